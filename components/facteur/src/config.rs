@@ -1,0 +1,200 @@
+//! Typed configuration read from Spin variables through a lookup function, so it is tested
+//! natively. Every error names the variable to fix.
+
+use std::collections::BTreeSet;
+
+use thiserror::Error;
+
+use crate::policy::{Policy, RoleMap, Unlisted};
+use crate::routing::Routes;
+use crate::signature::{DEFAULT_TOLERANCE_SECS, Verifier};
+
+/// Variable names, as declared in `spin.toml`.
+pub mod var {
+    pub const DISCORD_PUBLIC_KEY: &str = "discord_public_key";
+    pub const DISCORD_APPLICATION_ID: &str = "discord_application_id";
+    pub const SIGNATURE_TOLERANCE_SECS: &str = "signature_tolerance_secs";
+    pub const ROLE_MAP: &str = "role_map";
+    pub const UNLISTED_COMMANDS: &str = "unlisted_commands";
+    pub const ALLOW_DMS: &str = "allow_dms";
+    pub const GUILD_ALLOWLIST: &str = "guild_allowlist";
+    pub const CHANNEL_ALLOWLIST: &str = "channel_allowlist";
+    pub const ROUTES: &str = "routes";
+}
+
+/// The public half of facteur's development key pair, the default of `discord_public_key`
+/// so that `spin up` runs out of the box. Its private seed is public ([`DEV_SEED`]), so an
+/// app still using it accepts forged requests: components warn on every request.
+pub const DEV_PUBLIC_KEY: &str = "55d6c406c7429f69dbba7a284f206836ed217bb0e5581fe75f6688f8e0f75519";
+/// Seed of the development key pair (`facteur interact` signs with it). Not a secret.
+pub const DEV_SEED: &[u8; 32] = b"facteur-local-development-only!!";
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    #[error("variable `{0}` is not set")]
+    Missing(&'static str),
+    #[error("variable `{variable}`: {reason}")]
+    Invalid { variable: &'static str, reason: String },
+}
+
+/// Reads variables through `lookup` (Spin's `variables::get` in components, a map in tests).
+/// `None` means undefined; an empty string counts as unset.
+pub struct Variables<F>(pub F);
+
+impl<F: Fn(&str) -> Option<String>> Variables<F> {
+    fn optional(&self, name: &str) -> Option<String> {
+        (self.0)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.optional(name).ok_or(ConfigError::Missing(name))
+    }
+
+    fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.optional(name).as_deref() {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(invalid(name, format!("expected `true` or `false`, got `{other}`"))),
+        }
+    }
+
+    fn id_list(&self, name: &'static str) -> Result<Option<BTreeSet<String>>, ConfigError> {
+        let Some(raw) = self.optional(name) else { return Ok(None) };
+        let ids: BTreeSet<String> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        if let Some(bad) = ids.iter().find(|id| !id.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(invalid(name, format!("`{bad}` is not a snowflake id")));
+        }
+        Ok(Some(ids))
+    }
+
+    /// The signature verifier: public key and freshness window.
+    pub fn verifier(&self) -> Result<Verifier, ConfigError> {
+        let key = self.required(var::DISCORD_PUBLIC_KEY)?;
+        let tolerance = match self.optional(var::SIGNATURE_TOLERANCE_SECS) {
+            None => DEFAULT_TOLERANCE_SECS,
+            Some(s) => s
+                .parse()
+                .map_err(|_| invalid(var::SIGNATURE_TOLERANCE_SECS, format!("expected whole seconds, got `{s}`")))?,
+        };
+        Verifier::from_hex(var::DISCORD_PUBLIC_KEY, &key, tolerance)
+            .map_err(|e| invalid(e.variable, e.reason.to_owned()))
+    }
+
+    /// True when the public key is the development key (see [`DEV_PUBLIC_KEY`]).
+    pub fn uses_dev_key(&self) -> bool {
+        self.optional(var::DISCORD_PUBLIC_KEY).is_some_and(|k| k.eq_ignore_ascii_case(DEV_PUBLIC_KEY))
+    }
+
+    /// Role map, default for unlisted commands, DM policy and allowlists.
+    pub fn policy(&self) -> Result<Policy, ConfigError> {
+        let role_map = match self.optional(var::ROLE_MAP) {
+            None => RoleMap::default(),
+            Some(json) => RoleMap::parse(&json).map_err(|e| invalid(var::ROLE_MAP, e.to_string()))?,
+        };
+        let unlisted = match self.optional(var::UNLISTED_COMMANDS).as_deref() {
+            None | Some("deny") => Unlisted::Deny,
+            Some("allow") => Unlisted::Allow,
+            Some(other) => return Err(invalid(var::UNLISTED_COMMANDS, format!("expected `deny` or `allow`, got `{other}`"))),
+        };
+        Ok(Policy {
+            role_map,
+            unlisted,
+            allow_dms: self.flag(var::ALLOW_DMS)?,
+            guilds: self.id_list(var::GUILD_ALLOWLIST)?,
+            channels: self.id_list(var::CHANNEL_ALLOWLIST)?,
+        })
+    }
+
+    /// Which component serves which command.
+    pub fn routes(&self) -> Result<Routes, ConfigError> {
+        Routes::parse(&self.optional(var::ROUTES).unwrap_or_default()).map_err(|e| invalid(var::ROUTES, e.to_string()))
+    }
+}
+
+fn invalid(variable: &'static str, reason: String) -> ConfigError {
+    ConfigError::Invalid { variable, reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn vars(pairs: &[(&str, &str)]) -> Variables<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Variables(move |name: &str| map.get(name).cloned())
+    }
+
+    #[test]
+    fn dev_public_key_matches_dev_seed() {
+        let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(*DEV_SEED));
+        assert_eq!(hex::encode(*pair.pk), DEV_PUBLIC_KEY);
+    }
+
+    #[test]
+    fn verifier_reads_key_and_window() {
+        let v = vars(&[(var::DISCORD_PUBLIC_KEY, DEV_PUBLIC_KEY), (var::SIGNATURE_TOLERANCE_SECS, "60")]);
+        assert_eq!(v.verifier().unwrap().public_key_hex(), DEV_PUBLIC_KEY);
+        assert!(v.uses_dev_key());
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        assert_eq!(vars(&[]).verifier().unwrap_err(), ConfigError::Missing("discord_public_key"));
+        assert_eq!(vars(&[(var::DISCORD_PUBLIC_KEY, "  ")]).verifier().unwrap_err(), ConfigError::Missing("discord_public_key"));
+        assert_eq!(
+            vars(&[(var::DISCORD_PUBLIC_KEY, "xyz")]).verifier().unwrap_err().to_string(),
+            "variable `discord_public_key`: public key is not hex"
+        );
+        assert_eq!(
+            vars(&[(var::DISCORD_PUBLIC_KEY, DEV_PUBLIC_KEY), (var::SIGNATURE_TOLERANCE_SECS, "5m")]).verifier().unwrap_err().to_string(),
+            "variable `signature_tolerance_secs`: expected whole seconds, got `5m`"
+        );
+        assert_eq!(
+            vars(&[(var::ROLE_MAP, r#"{"plan": []}"#)]).policy().unwrap_err().to_string(),
+            "variable `role_map`: role map entry `plan` must list at least one role"
+        );
+        assert_eq!(
+            vars(&[(var::ALLOW_DMS, "yes")]).policy().unwrap_err().to_string(),
+            "variable `allow_dms`: expected `true` or `false`, got `yes`"
+        );
+        assert_eq!(
+            vars(&[(var::UNLISTED_COMMANDS, "maybe")]).policy().unwrap_err().to_string(),
+            "variable `unlisted_commands`: expected `deny` or `allow`, got `maybe`"
+        );
+        assert_eq!(
+            vars(&[(var::GUILD_ALLOWLIST, "123, abc")]).policy().unwrap_err().to_string(),
+            "variable `guild_allowlist`: `abc` is not a snowflake id"
+        );
+        assert_eq!(
+            vars(&[(var::ROUTES, "help=Help")]).routes().unwrap_err().to_string(),
+            "variable `routes`: route `help=Help`: component ids are lowercase words joined by `-` (Spin's rule)"
+        );
+    }
+
+    #[test]
+    fn policy_defaults_deny() {
+        let p = vars(&[]).policy().unwrap();
+        assert_eq!(p, Policy::default());
+        assert_eq!(p.unlisted, Unlisted::Deny);
+        assert!(!p.allow_dms);
+    }
+
+    #[test]
+    fn policy_reads_every_switch() {
+        let p = vars(&[
+            (var::ROLE_MAP, r#"{"plan": ["12345678901234567"]}"#),
+            (var::UNLISTED_COMMANDS, "allow"),
+            (var::ALLOW_DMS, "true"),
+            (var::GUILD_ALLOWLIST, "1, 2"),
+            (var::CHANNEL_ALLOWLIST, ""),
+        ])
+        .policy()
+        .unwrap();
+        assert_eq!(p.unlisted, Unlisted::Allow);
+        assert!(p.allow_dms);
+        assert_eq!(p.guilds, Some(["1".to_owned(), "2".to_owned()].into()));
+        assert_eq!(p.channels, None, "empty means no allowlist");
+        assert!(p.role_map.roles_for("plan").is_some());
+    }
+}

@@ -1,0 +1,418 @@
+//! The interaction object Discord POSTs to the endpoint, reduced to the fields a bot acts on.
+//! Unknown fields are ignored; unknown type numbers are kept, so nothing fails to parse
+//! just because Discord added a variant.
+
+use serde::{Deserialize, Serialize};
+
+/// Interaction types (Discord: "Interaction Type").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "u8", into = "u8")]
+pub enum InteractionType {
+    Ping,
+    ApplicationCommand,
+    MessageComponent,
+    Autocomplete,
+    ModalSubmit,
+    Other(u8),
+}
+
+impl From<u8> for InteractionType {
+    fn from(value: u8) -> Self {
+        match value {
+            1 => Self::Ping,
+            2 => Self::ApplicationCommand,
+            3 => Self::MessageComponent,
+            4 => Self::Autocomplete,
+            5 => Self::ModalSubmit,
+            other => Self::Other(other),
+        }
+    }
+}
+
+impl From<InteractionType> for u8 {
+    fn from(value: InteractionType) -> Self {
+        match value {
+            InteractionType::Ping => 1,
+            InteractionType::ApplicationCommand => 2,
+            InteractionType::MessageComponent => 3,
+            InteractionType::Autocomplete => 4,
+            InteractionType::ModalSubmit => 5,
+            InteractionType::Other(other) => other,
+        }
+    }
+}
+
+/// Application command option types (Discord: "Application Command Option Type").
+pub mod option_type {
+    pub const SUB_COMMAND: u8 = 1;
+    pub const SUB_COMMAND_GROUP: u8 = 2;
+    pub const STRING: u8 = 3;
+    pub const INTEGER: u8 = 4;
+    pub const BOOLEAN: u8 = 5;
+    pub const USER: u8 = 6;
+    pub const CHANNEL: u8 = 7;
+    pub const ROLE: u8 = 8;
+    pub const MENTIONABLE: u8 = 9;
+    pub const NUMBER: u8 = 10;
+    pub const ATTACHMENT: u8 = 11;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interaction {
+    pub id: String,
+    pub application_id: String,
+    #[serde(rename = "type")]
+    pub kind: InteractionType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<InteractionData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guild_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<String>,
+    /// Present in guilds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<Member>,
+    /// Present in DMs (instead of `member`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    #[serde(default)]
+    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guild_locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nick: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<String>,
+}
+
+/// `data` of every interaction type. Discord's per-type shapes do not share field names,
+/// so one struct with optional fields covers commands, autocomplete, components and modals.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InteractionData {
+    // Application commands and autocomplete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub command_type: Option<u8>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<CommandOption>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<serde_json::Value>,
+    // Message components and modal submits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_type: Option<u8>,
+    /// Selected values of a select menu.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    /// Modal submit: action rows holding the submitted text inputs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<SubmittedRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandOption {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<OptionValue>,
+    /// Nested options of a subcommand or subcommand group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<CommandOption>,
+    /// Autocomplete: the option the member is typing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub focused: bool,
+}
+
+/// An option's value as Discord sends it: strings (also snowflakes of users, channels,
+/// roles, attachments), integers, numbers or booleans.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OptionValue {
+    Boolean(bool),
+    Integer(i64),
+    Number(f64),
+    String(String),
+}
+
+impl OptionValue {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::String(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for OptionValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Boolean(b) => write!(f, "{b}"),
+            Self::Integer(i) => write!(f, "{i}"),
+            Self::Number(n) => write!(f, "{n}"),
+            Self::String(s) => f.write_str(s),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmittedRow {
+    #[serde(default)]
+    pub components: Vec<SubmittedField>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmittedField {
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub custom_id: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+/// A leaf option with the subcommand path that leads to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LeafOption<'a> {
+    pub name: &'a str,
+    pub kind: u8,
+    pub value: Option<&'a OptionValue>,
+    pub focused: bool,
+}
+
+impl Interaction {
+    pub fn parse(body: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+
+    /// The invoking user: `member.user` in guilds, `user` in DMs.
+    pub fn invoker(&self) -> Option<&User> {
+        self.member
+            .as_ref()
+            .and_then(|m| m.user.as_ref())
+            .or(self.user.as_ref())
+    }
+
+    pub fn user_id(&self) -> Option<&str> {
+        self.invoker().map(|u| u.id.as_str())
+    }
+
+    /// The member's roles; `None` outside a guild (a DM has no roles to check).
+    pub fn roles(&self) -> Option<&[String]> {
+        self.member.as_ref().map(|m| m.roles.as_slice())
+    }
+
+    pub fn is_dm(&self) -> bool {
+        self.member.is_none()
+    }
+
+    /// The command name of an application command or autocomplete interaction.
+    pub fn command_name(&self) -> Option<&str> {
+        self.data.as_ref()?.name.as_deref()
+    }
+
+    /// The `custom_id` of a component click or modal submit.
+    pub fn custom_id(&self) -> Option<&str> {
+        self.data.as_ref()?.custom_id.as_deref()
+    }
+
+    /// The subcommand path (group and subcommand names), e.g. `["status"]` for
+    /// `/workflow status`, empty for a command without subcommands.
+    pub fn subcommand_path(&self) -> Vec<&str> {
+        let mut path = Vec::new();
+        let mut options = self.top_options();
+        while let Some(sub) = options.iter().find(|o| {
+            o.kind == option_type::SUB_COMMAND || o.kind == option_type::SUB_COMMAND_GROUP
+        }) {
+            path.push(sub.name.as_str());
+            options = &sub.options;
+        }
+        path
+    }
+
+    /// The options the member filled in, below any subcommand.
+    pub fn leaf_options(&self) -> Vec<LeafOption<'_>> {
+        let mut options = self.top_options();
+        while let Some(sub) = options.iter().find(|o| {
+            o.kind == option_type::SUB_COMMAND || o.kind == option_type::SUB_COMMAND_GROUP
+        }) {
+            options = &sub.options;
+        }
+        options
+            .iter()
+            .map(|o| LeafOption {
+                name: &o.name,
+                kind: o.kind,
+                value: o.value.as_ref(),
+                focused: o.focused,
+            })
+            .collect()
+    }
+
+    pub fn option(&self, name: &str) -> Option<&OptionValue> {
+        self.leaf_options()
+            .into_iter()
+            .find(|o| o.name == name)
+            .and_then(|o| o.value)
+    }
+
+    /// Autocomplete: the option being typed.
+    pub fn focused_option(&self) -> Option<LeafOption<'_>> {
+        self.leaf_options().into_iter().find(|o| o.focused)
+    }
+
+    /// Modal submit: the value of the text input with this `custom_id`.
+    pub fn modal_value(&self, custom_id: &str) -> Option<&str> {
+        self.data
+            .as_ref()?
+            .components
+            .iter()
+            .flat_map(|row| &row.components)
+            .find(|field| field.custom_id == custom_id)
+            .map(|field| field.value.as_str())
+    }
+
+    fn top_options(&self) -> &[CommandOption] {
+        self.data.as_ref().map_or(&[], |d| d.options.as_slice())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Shapes from Discord's "Interaction Object" examples.
+    const SLASH_WITH_SUBCOMMAND: &str = r#"{
+        "id": "1180000000000000001", "application_id": "1170000000000000000", "type": 2,
+        "token": "aW50ZXJhY3Rpb24", "version": 1, "locale": "en-US", "guild_locale": "fr",
+        "guild_id": "1100000000000000000", "channel_id": "1110000000000000000",
+        "member": {"user": {"id": "1200000000000000000", "username": "ada", "global_name": "Ada"},
+                   "roles": ["1300000000000000001", "1300000000000000002"], "permissions": "2147483647",
+                   "nick": null, "joined_at": "2024-01-01T00:00:00+00:00", "deaf": false, "mute": false},
+        "app_permissions": "442368", "context": 0,
+        "data": {"id": "1400000000000000000", "name": "workflow", "type": 1, "guild_id": "1100000000000000000",
+                 "options": [{"name": "logs", "type": 1, "options": [
+                     {"name": "name", "type": 3, "value": "plan-abc"},
+                     {"name": "tail", "type": 4, "value": 50},
+                     {"name": "timestamps", "type": 5, "value": true},
+                     {"name": "ratio", "type": 10, "value": 0.5}]}]}
+    }"#;
+
+    #[test]
+    fn parses_slash_command_with_subcommand_and_typed_options() {
+        let i = Interaction::parse(SLASH_WITH_SUBCOMMAND.as_bytes()).unwrap();
+        assert_eq!(i.kind, InteractionType::ApplicationCommand);
+        assert_eq!(i.command_name(), Some("workflow"));
+        assert_eq!(i.subcommand_path(), vec!["logs"]);
+        assert_eq!(i.option("name"), Some(&OptionValue::String("plan-abc".into())));
+        assert_eq!(i.option("tail"), Some(&OptionValue::Integer(50)));
+        assert_eq!(i.option("timestamps"), Some(&OptionValue::Boolean(true)));
+        assert_eq!(i.option("ratio"), Some(&OptionValue::Number(0.5)));
+        assert_eq!(i.user_id(), Some("1200000000000000000"));
+        assert_eq!(i.roles().unwrap().len(), 2);
+        assert_eq!(i.locale.as_deref(), Some("en-US"));
+        assert!(!i.is_dm());
+    }
+
+    #[test]
+    fn parses_subcommand_group() {
+        let body = r#"{"id":"1","application_id":"2","type":2,"token":"t",
+            "member":{"user":{"id":"3","username":"u"},"roles":[]},
+            "data":{"name":"admin","options":[{"name":"roles","type":2,"options":[
+                {"name":"add","type":1,"options":[{"name":"role","type":8,"value":"1300000000000000001"}]}]}]}}"#;
+        let i = Interaction::parse(body.as_bytes()).unwrap();
+        assert_eq!(i.subcommand_path(), vec!["roles", "add"]);
+        assert_eq!(i.option("role").and_then(OptionValue::as_str), Some("1300000000000000001"));
+    }
+
+    #[test]
+    fn parses_autocomplete_with_focused_option() {
+        let body = r#"{"id":"1","application_id":"2","type":4,"token":"t",
+            "guild_id":"9","member":{"user":{"id":"3","username":"u"},"roles":[]},
+            "data":{"id":"5","name":"dispatch","type":1,"options":[
+                {"name":"template","type":3,"value":"faci","focused":true},
+                {"name":"parameters","type":3,"value":"a=b"}]}}"#;
+        let i = Interaction::parse(body.as_bytes()).unwrap();
+        assert_eq!(i.kind, InteractionType::Autocomplete);
+        let focused = i.focused_option().unwrap();
+        assert_eq!(focused.name, "template");
+        assert_eq!(focused.value.and_then(OptionValue::as_str), Some("faci"));
+    }
+
+    #[test]
+    fn parses_button_click() {
+        let body = r#"{"id":"1","application_id":"2","type":3,"token":"t","guild_id":"9","channel_id":"8",
+            "member":{"user":{"id":"3","username":"u"},"roles":["1300000000000000001"]},
+            "message":{"id":"77","content":"Workflow plan-abc submitted","components":[]},
+            "data":{"custom_id":"workflow:refresh:argo:plan-abc","component_type":2}}"#;
+        let i = Interaction::parse(body.as_bytes()).unwrap();
+        assert_eq!(i.kind, InteractionType::MessageComponent);
+        assert_eq!(i.custom_id(), Some("workflow:refresh:argo:plan-abc"));
+        assert_eq!(i.data.as_ref().unwrap().component_type, Some(2));
+    }
+
+    #[test]
+    fn parses_modal_submit() {
+        let body = r#"{"id":"1","application_id":"2","type":5,"token":"t","guild_id":"9",
+            "member":{"user":{"id":"3","username":"u"},"roles":[]},
+            "data":{"custom_id":"plan:modal","components":[
+                {"type":1,"components":[{"type":4,"custom_id":"objective","value":"Ship it"}]},
+                {"type":1,"components":[{"type":4,"custom_id":"notes","value":""}]}]}}"#;
+        let i = Interaction::parse(body.as_bytes()).unwrap();
+        assert_eq!(i.kind, InteractionType::ModalSubmit);
+        assert_eq!(i.modal_value("objective"), Some("Ship it"));
+        assert_eq!(i.modal_value("notes"), Some(""));
+        assert_eq!(i.modal_value("missing"), None);
+    }
+
+    #[test]
+    fn parses_dm_with_user_instead_of_member() {
+        let body = r#"{"id":"1","application_id":"2","type":2,"token":"t","channel_id":"8",
+            "user":{"id":"3","username":"u"},"context":1,"data":{"name":"help","type":1}}"#;
+        let i = Interaction::parse(body.as_bytes()).unwrap();
+        assert!(i.is_dm());
+        assert_eq!(i.roles(), None);
+        assert_eq!(i.user_id(), Some("3"));
+        assert_eq!(i.guild_id, None);
+    }
+
+    #[test]
+    fn keeps_unknown_interaction_types() {
+        let i = Interaction::parse(br#"{"id":"1","application_id":"2","type":42}"#).unwrap();
+        assert_eq!(i.kind, InteractionType::Other(42));
+        assert_eq!(u8::from(i.kind), 42);
+    }
+
+    #[test]
+    fn ping_parses() {
+        let i = Interaction::parse(br#"{"id":"1","application_id":"2","type":1,"token":"t","version":1}"#)
+            .unwrap();
+        assert_eq!(i.kind, InteractionType::Ping);
+    }
+}

@@ -1,0 +1,7 @@
+//! Discord's interaction model (what Discord POSTs) and response builders (what we answer).
+
+mod interaction;
+mod response;
+
+pub use interaction::*;
+pub use response::*;

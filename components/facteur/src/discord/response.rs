@@ -1,0 +1,557 @@
+//! Interaction responses and message payloads, built within Discord's limits.
+//!
+//! Text that comes from users or workflows is cut to fit (with an ellipsis) rather than
+//! rejected by Discord later; identifiers we choose (`custom_id`) are checked and refused.
+
+use serde::Serialize;
+use thiserror::Error;
+
+pub const MAX_CONTENT: usize = 2000;
+pub const MAX_EMBEDS: usize = 10;
+pub const MAX_EMBED_TOTAL: usize = 6000;
+pub const MAX_EMBED_TITLE: usize = 256;
+pub const MAX_EMBED_DESCRIPTION: usize = 4096;
+pub const MAX_EMBED_FIELDS: usize = 25;
+pub const MAX_FIELD_NAME: usize = 256;
+pub const MAX_FIELD_VALUE: usize = 1024;
+pub const MAX_FOOTER: usize = 2048;
+pub const MAX_CHOICES: usize = 25;
+pub const MAX_CHOICE_NAME: usize = 100;
+pub const MAX_CHOICE_VALUE: usize = 100;
+pub const MAX_CUSTOM_ID: usize = 100;
+pub const MAX_BUTTON_LABEL: usize = 80;
+pub const MAX_BUTTONS_PER_ROW: usize = 5;
+pub const MAX_ROWS: usize = 5;
+pub const MAX_MODAL_TITLE: usize = 45;
+
+/// Message flag: only the invoking member sees the message.
+pub const EPHEMERAL: u64 = 1 << 6;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LimitError {
+    #[error("custom_id must be 1 to {MAX_CUSTOM_ID} characters, got {0}")]
+    CustomId(usize),
+    #[error("an action row holds at most {MAX_BUTTONS_PER_ROW} buttons")]
+    TooManyButtons,
+    #[error("a message holds at most {MAX_ROWS} action rows")]
+    TooManyRows,
+}
+
+/// Interaction callback types (Discord: "Interaction Callback Type").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackType {
+    Pong = 1,
+    ChannelMessage = 4,
+    DeferredChannelMessage = 5,
+    DeferredUpdateMessage = 6,
+    UpdateMessage = 7,
+    AutocompleteResult = 8,
+    Modal = 9,
+}
+
+impl Serialize for CallbackType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(*self as u8)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InteractionResponse {
+    #[serde(rename = "type")]
+    pub kind: CallbackType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<CallbackData>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum CallbackData {
+    Message(Message),
+    Autocomplete { choices: Vec<Choice> },
+    Modal(Modal),
+    /// Deferred responses carry only flags.
+    Flags { flags: u64 },
+}
+
+impl InteractionResponse {
+    pub fn pong() -> Self {
+        Self { kind: CallbackType::Pong, data: None }
+    }
+
+    /// Type 4: answer with a message now.
+    pub fn message(message: Message) -> Self {
+        Self { kind: CallbackType::ChannelMessage, data: Some(CallbackData::Message(message)) }
+    }
+
+    /// Type 4, visible only to the invoking member.
+    pub fn ephemeral(content: impl Into<String>) -> Self {
+        Self::message(Message::new(content).ephemeral())
+    }
+
+    /// Type 5: "thinking…" now, the message comes later by editing `@original`.
+    /// Ephemerality is fixed here and cannot change when the message is edited.
+    pub fn deferred(ephemeral: bool) -> Self {
+        Self {
+            kind: CallbackType::DeferredChannelMessage,
+            data: ephemeral.then_some(CallbackData::Flags { flags: EPHEMERAL }),
+        }
+    }
+
+    /// Type 6 (components only): acknowledge a click, edit the message later.
+    pub fn deferred_update() -> Self {
+        Self { kind: CallbackType::DeferredUpdateMessage, data: None }
+    }
+
+    /// Type 7 (components only): replace the message the component is on.
+    pub fn update(message: Message) -> Self {
+        Self { kind: CallbackType::UpdateMessage, data: Some(CallbackData::Message(message)) }
+    }
+
+    /// Type 8: autocomplete suggestions, at most 25.
+    pub fn autocomplete(choices: impl IntoIterator<Item = Choice>) -> Self {
+        let choices = choices.into_iter().take(MAX_CHOICES).collect();
+        Self { kind: CallbackType::AutocompleteResult, data: Some(CallbackData::Autocomplete { choices }) }
+    }
+
+    /// Type 9: open a modal.
+    pub fn modal(modal: Modal) -> Self {
+        Self { kind: CallbackType::Modal, data: Some(CallbackData::Modal(modal)) }
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("responses always serialise")
+    }
+}
+
+/// Message payload: inline responses, `@original` edits and follow-ups share it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub embeds: Vec<Embed>,
+    pub allowed_mentions: AllowedMentions,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flags: Option<u64>,
+    /// Action rows. Serialised even when empty so an edit can remove old buttons.
+    pub components: Vec<ActionRow>,
+}
+
+/// Mentions Discord may ping. Empty by default: echoed user input never pings anyone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AllowedMentions {
+    pub parse: Vec<String>,
+}
+
+impl Message {
+    pub fn new(content: impl Into<String>) -> Self {
+        Self {
+            content: Some(truncate(&content.into(), MAX_CONTENT)),
+            embeds: Vec::new(),
+            allowed_mentions: AllowedMentions::default(),
+            flags: None,
+            components: Vec::new(),
+        }
+    }
+
+    pub fn ephemeral(mut self) -> Self {
+        self.flags = Some(self.flags.unwrap_or(0) | EPHEMERAL);
+        self
+    }
+
+    /// Adds an embed; embeds beyond ten, or beyond the 6,000-character total, are cut.
+    pub fn embed(mut self, embed: Embed) -> Self {
+        if self.embeds.len() < MAX_EMBEDS {
+            let used: usize = self.embeds.iter().map(Embed::text_len).sum();
+            self.embeds.push(embed.fit(MAX_EMBED_TOTAL.saturating_sub(used)));
+        }
+        self
+    }
+
+    /// Adds a row of buttons.
+    pub fn buttons(mut self, buttons: Vec<Button>) -> Result<Self, LimitError> {
+        if buttons.len() > MAX_BUTTONS_PER_ROW {
+            return Err(LimitError::TooManyButtons);
+        }
+        if self.components.len() >= MAX_ROWS {
+            return Err(LimitError::TooManyRows);
+        }
+        self.components.push(ActionRow::new(buttons.into_iter().map(Component::Button).collect()));
+        Ok(self)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Embed {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<EmbedField>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub footer: Option<EmbedFooter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmbedField {
+    pub name: String,
+    pub value: String,
+    pub inline: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmbedFooter {
+    pub text: String,
+}
+
+impl Embed {
+    pub fn new(title: impl Into<String>) -> Self {
+        Self { title: Some(truncate(&title.into(), MAX_EMBED_TITLE)), ..Self::default() }
+    }
+
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(truncate(&text.into(), MAX_EMBED_DESCRIPTION));
+        self
+    }
+
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    pub fn color(mut self, color: u32) -> Self {
+        self.color = Some(color);
+        self
+    }
+
+    pub fn field(mut self, name: impl Into<String>, value: impl Into<String>, inline: bool) -> Self {
+        if self.fields.len() < MAX_EMBED_FIELDS {
+            self.fields.push(EmbedField {
+                name: truncate(&name.into(), MAX_FIELD_NAME),
+                value: truncate(&value.into(), MAX_FIELD_VALUE),
+                inline,
+            });
+        }
+        self
+    }
+
+    pub fn footer(mut self, text: impl Into<String>) -> Self {
+        self.footer = Some(EmbedFooter { text: truncate(&text.into(), MAX_FOOTER) });
+        self
+    }
+
+    /// Characters Discord counts toward the 6,000 total.
+    pub fn text_len(&self) -> usize {
+        let len = |s: &Option<String>| s.as_deref().map_or(0, |s| s.chars().count());
+        len(&self.title)
+            + len(&self.description)
+            + self.footer.as_ref().map_or(0, |f| f.text.chars().count())
+            + self.fields.iter().map(|f| f.name.chars().count() + f.value.chars().count()).sum::<usize>()
+    }
+
+    /// Cuts the description, then drops trailing fields, until the embed fits `budget`.
+    fn fit(mut self, budget: usize) -> Self {
+        while self.text_len() > budget {
+            let over = self.text_len() - budget;
+            match self.description.as_mut() {
+                Some(d) if d.chars().count() > over + 1 => {
+                    *d = truncate(d, d.chars().count() - over);
+                }
+                _ if !self.fields.is_empty() => {
+                    self.fields.pop();
+                }
+                _ => {
+                    self.description = None;
+                    self.footer = None;
+                    if self.text_len() > budget {
+                        self.title = Some(truncate(self.title.as_deref().unwrap_or(""), budget));
+                    }
+                    break;
+                }
+            }
+        }
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionRow {
+    #[serde(rename = "type")]
+    kind: u8,
+    pub components: Vec<Component>,
+}
+
+impl ActionRow {
+    pub fn new(components: Vec<Component>) -> Self {
+        Self { kind: 1, components }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Component {
+    Button(Button),
+    TextInput(TextInput),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonStyle {
+    Primary = 1,
+    Secondary = 2,
+    Success = 3,
+    Danger = 4,
+    Link = 5,
+}
+
+impl Serialize for ButtonStyle {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(*self as u8)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Button {
+    #[serde(rename = "type")]
+    kind: u8,
+    pub style: ButtonStyle,
+    pub label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+}
+
+impl Button {
+    /// A button whose click comes back as an interaction with this `custom_id`.
+    pub fn action(style: ButtonStyle, label: impl Into<String>, custom_id: impl Into<String>) -> Result<Self, LimitError> {
+        let custom_id = checked_custom_id(custom_id.into())?;
+        Ok(Self {
+            kind: 2,
+            style,
+            label: truncate(&label.into(), MAX_BUTTON_LABEL),
+            custom_id: Some(custom_id),
+            url: None,
+            disabled: false,
+        })
+    }
+
+    /// A button that opens a URL (no interaction comes back).
+    pub fn link(label: impl Into<String>, url: impl Into<String>) -> Self {
+        Self {
+            kind: 2,
+            style: ButtonStyle::Link,
+            label: truncate(&label.into(), MAX_BUTTON_LABEL),
+            custom_id: None,
+            url: Some(url.into()),
+            disabled: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Choice {
+    pub name: String,
+    pub value: serde_json::Value,
+}
+
+impl Choice {
+    /// A string choice; the name is cut to 100 characters, the value too.
+    pub fn string(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: truncate(&name.into(), MAX_CHOICE_NAME),
+            value: serde_json::Value::String(truncate(&value.into(), MAX_CHOICE_VALUE)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Modal {
+    pub custom_id: String,
+    pub title: String,
+    pub components: Vec<ActionRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TextInput {
+    #[serde(rename = "type")]
+    kind: u8,
+    pub custom_id: String,
+    /// 1 = short, 2 = paragraph.
+    pub style: u8,
+    pub label: String,
+    pub required: bool,
+}
+
+impl Modal {
+    /// A modal with one text input per `(custom_id, label, paragraph)`, each on its own row.
+    pub fn new(custom_id: impl Into<String>, title: impl Into<String>, inputs: &[(&str, &str, bool)]) -> Result<Self, LimitError> {
+        let components = inputs
+            .iter()
+            .take(MAX_ROWS)
+            .map(|&(id, label, paragraph)| {
+                Ok(ActionRow::new(vec![Component::TextInput(TextInput {
+                    kind: 4,
+                    custom_id: checked_custom_id(id.to_owned())?,
+                    style: if paragraph { 2 } else { 1 },
+                    label: truncate(label, MAX_BUTTON_LABEL),
+                    required: true,
+                })]))
+            })
+            .collect::<Result<_, LimitError>>()?;
+        Ok(Self {
+            custom_id: checked_custom_id(custom_id.into())?,
+            title: truncate(&title.into(), MAX_MODAL_TITLE),
+            components,
+        })
+    }
+}
+
+fn checked_custom_id(id: String) -> Result<String, LimitError> {
+    let len = id.chars().count();
+    if (1..=MAX_CUSTOM_ID).contains(&len) { Ok(id) } else { Err(LimitError::CustomId(len)) }
+}
+
+/// Cuts `text` to at most `max` characters (not bytes), ending with "…" when cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    if max > 0 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn json_of(r: &InteractionResponse) -> serde_json::Value {
+        serde_json::from_slice(&r.to_json()).unwrap()
+    }
+
+    #[test]
+    fn pong_is_type_1_without_data() {
+        assert_eq!(json_of(&InteractionResponse::pong()), json!({"type": 1}));
+    }
+
+    #[test]
+    fn ephemeral_message_matches_discord_shape() {
+        assert_eq!(
+            json_of(&InteractionResponse::ephemeral("Unknown command `/nope`.")),
+            json!({"type": 4, "data": {
+                "content": "Unknown command `/nope`.",
+                "allowed_mentions": {"parse": []},
+                "flags": 64,
+                "components": []
+            }})
+        );
+    }
+
+    #[test]
+    fn deferred_responses() {
+        assert_eq!(json_of(&InteractionResponse::deferred(true)), json!({"type": 5, "data": {"flags": 64}}));
+        assert_eq!(json_of(&InteractionResponse::deferred(false)), json!({"type": 5}));
+        assert_eq!(json_of(&InteractionResponse::deferred_update()), json!({"type": 6}));
+    }
+
+    #[test]
+    fn update_message_with_embed_and_buttons() {
+        let message = Message::new("")
+            .embed(Embed::new("plan-1a2b").url("https://argo/workflows/argo/plan-1a2b").color(0x2ecc71).field("Phase", "Running", true))
+            .buttons(vec![
+                Button::action(ButtonStyle::Secondary, "Refresh", "workflow:refresh:argo:plan-1a2b").unwrap(),
+                Button::link("Open in Argo", "https://argo/workflows/argo/plan-1a2b"),
+            ])
+            .unwrap();
+        assert_eq!(
+            json_of(&InteractionResponse::update(message)),
+            json!({"type": 7, "data": {
+                "content": "",
+                "embeds": [{"title": "plan-1a2b", "url": "https://argo/workflows/argo/plan-1a2b", "color": 3066993,
+                            "fields": [{"name": "Phase", "value": "Running", "inline": true}]}],
+                "allowed_mentions": {"parse": []},
+                "components": [{"type": 1, "components": [
+                    {"type": 2, "style": 2, "label": "Refresh", "custom_id": "workflow:refresh:argo:plan-1a2b"},
+                    {"type": 2, "style": 5, "label": "Open in Argo", "url": "https://argo/workflows/argo/plan-1a2b"}
+                ]}]
+            }})
+        );
+    }
+
+    #[test]
+    fn autocomplete_keeps_at_most_25_choices() {
+        let r = InteractionResponse::autocomplete((0..40).map(|i| Choice::string(format!("t{i}"), format!("t{i}"))));
+        let v = json_of(&r);
+        assert_eq!(v["type"], 8);
+        assert_eq!(v["data"]["choices"].as_array().unwrap().len(), 25);
+        assert_eq!(v["data"]["choices"][0], json!({"name": "t0", "value": "t0"}));
+    }
+
+    #[test]
+    fn modal_shape() {
+        let modal = Modal::new("plan:modal", "Plan", &[("objective", "Objective", true)]).unwrap();
+        assert_eq!(
+            json_of(&InteractionResponse::modal(modal)),
+            json!({"type": 9, "data": {"custom_id": "plan:modal", "title": "Plan", "components": [
+                {"type": 1, "components": [{"type": 4, "custom_id": "objective", "style": 2, "label": "Objective", "required": true}]}
+            ]}})
+        );
+    }
+
+    #[test]
+    fn content_is_cut_to_2000_characters() {
+        let m = Message::new("é".repeat(2500));
+        let content = m.content.unwrap();
+        assert_eq!(content.chars().count(), MAX_CONTENT);
+        assert!(content.ends_with('…'));
+    }
+
+    #[test]
+    fn custom_id_over_100_is_refused() {
+        assert_eq!(
+            Button::action(ButtonStyle::Primary, "x", "a".repeat(101)),
+            Err(LimitError::CustomId(101))
+        );
+        assert_eq!(Button::action(ButtonStyle::Primary, "x", ""), Err(LimitError::CustomId(0)));
+        assert!(Button::action(ButtonStyle::Primary, "x", "a".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn rows_hold_five_buttons_and_messages_five_rows() {
+        let b = || Button::link("x", "https://x");
+        assert_eq!(Message::new("").buttons(vec![b(); 6]), Err(LimitError::TooManyButtons));
+        let mut m = Message::new("");
+        for _ in 0..5 {
+            m = m.buttons(vec![b()]).unwrap();
+        }
+        assert_eq!(m.buttons(vec![b()]), Err(LimitError::TooManyRows));
+    }
+
+    #[test]
+    fn embeds_stay_within_6000_characters_in_total() {
+        let mut m = Message::new("");
+        for _ in 0..3 {
+            m = m.embed(Embed::new("t").description("d".repeat(4000)));
+        }
+        let total: usize = m.embeds.iter().map(Embed::text_len).sum();
+        assert!(total <= MAX_EMBED_TOTAL, "{total}");
+        assert_eq!(m.embeds.len(), 3);
+    }
+
+    #[test]
+    fn choices_are_cut_to_100_characters() {
+        let c = Choice::string("n".repeat(150), "v".repeat(150));
+        assert_eq!(c.name.chars().count(), 100);
+        assert_eq!(c.value.as_str().unwrap().chars().count(), 100);
+    }
+}

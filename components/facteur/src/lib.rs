@@ -1,0 +1,16 @@
+//! facteur's domain library.
+//!
+//! Everything here is plain Rust: it compiles natively (unit tests, benchmarks, the CLI)
+//! and to `wasm32-wasip2`. The components under `components/` are thin adapters around it;
+//! the `spin` feature adds the small module that talks to the Spin host.
+
+pub mod audit;
+pub mod config;
+pub mod discord;
+pub mod endpoint;
+pub mod policy;
+pub mod routing;
+pub mod signature;
+
+#[cfg(feature = "spin")]
+pub mod spin;

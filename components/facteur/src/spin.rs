@@ -1,0 +1,99 @@
+//! The thin adapter between the domain and the Spin host (spin-sdk 5.2): variables, reading
+//! an interaction request, answering it, and service chaining. Components use only this.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+use spin_sdk::http::{IncomingRequest, Method, Request, Response};
+
+use crate::config::Variables;
+use crate::discord::{Interaction, InteractionResponse};
+use crate::endpoint::{self, MAX_BODY, Received, Rejection};
+use crate::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier};
+
+/// The component's Spin variables (only those declared for it are readable).
+pub fn variables() -> Variables<fn(&str) -> Option<String>> {
+    Variables(|name| spin_sdk::variables::get(name).ok())
+}
+
+/// Unix seconds from the host's wall clock.
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// An interactions request as received: what signature checking and forwarding need.
+pub struct InteractionRequest {
+    pub method: String,
+    pub path: String,
+    pub signature: Option<String>,
+    pub timestamp: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl InteractionRequest {
+    /// Reads the request, stopping one byte past the 64 KiB limit so that an oversize body is
+    /// refused without buffering it.
+    pub async fn read(req: IncomingRequest) -> Result<Self, Rejection> {
+        let header = |name: &str| {
+            req.headers().get(&name.to_owned()).into_iter().next().and_then(|v| String::from_utf8(v).ok())
+        };
+        let (signature, timestamp) = (header(SIGNATURE_HEADER), header(TIMESTAMP_HEADER));
+        let declared = header("content-length").and_then(|v| v.parse::<usize>().ok());
+        let method = req.method().to_string();
+        let path = req.path_with_query().unwrap_or_else(|| "/".to_owned());
+        let mut body = Vec::new();
+        if declared.is_none_or(|len| len <= MAX_BODY) {
+            let mut stream = req.into_body_stream();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|_| Rejection::new(400, "could not read the request body"))?;
+                body.extend_from_slice(&chunk);
+                if body.len() > MAX_BODY {
+                    break;
+                }
+            }
+        } else {
+            body.resize(MAX_BODY + 1, 0);
+        }
+        Ok(Self { method, path, signature, timestamp, body })
+    }
+
+    /// Method, size, signature and JSON checks (see [`endpoint::admit`]).
+    pub fn admit(&self, verifier: &Verifier) -> Result<Interaction, Rejection> {
+        let received = Received {
+            method: &self.method,
+            signature: self.signature.as_deref(),
+            timestamp: self.timestamp.as_deref(),
+            body: &self.body,
+        };
+        endpoint::admit(&received, verifier, now())
+    }
+
+    /// Forwards the untouched body and signature headers to `component` by service chaining.
+    pub async fn forward(&self, component: &str) -> Result<Response, spin_sdk::http::SendError> {
+        let mut request = Request::builder();
+        request
+            .method(Method::Post)
+            .uri(crate::routing::chain_url(component, &self.path))
+            .header("content-type", "application/json");
+        for (name, value) in [(SIGNATURE_HEADER, &self.signature), (TIMESTAMP_HEADER, &self.timestamp)] {
+            if let Some(value) = value {
+                request.header(name, value.as_str());
+            }
+        }
+        spin_sdk::http::send(request.body(self.body.clone()).build()).await
+    }
+}
+
+/// 200 with an interaction response.
+pub fn reply(response: &InteractionResponse) -> Response {
+    json(200, response.to_json())
+}
+
+/// A refusal with a JSON body `{"error": reason}`.
+pub fn reject(rejection: &Rejection) -> Response {
+    json(rejection.status, serde_json::json!({ "error": rejection.reason }).to_string().into_bytes())
+}
+
+fn json(status: u16, body: Vec<u8>) -> Response {
+    Response::builder().status(status).header("content-type", "application/json").body(body).build()
+}

@@ -1,0 +1,55 @@
+//! `/help`: lists the commands the invoking member may run here, by the same policy that
+//! guards the commands themselves. Served on a private route, reached from the gateway.
+
+use facteur::discord::{Interaction, InteractionResponse};
+use facteur::policy::{Caller, Policy};
+use facteur::routing::Routes;
+use facteur::spin::{InteractionRequest, reject, reply, variables};
+use facteur::{audit, endpoint::Rejection};
+use spin_sdk::http::{IncomingRequest, Response};
+use spin_sdk::http_component;
+
+const COMMAND: &str = "help";
+
+#[http_component]
+async fn handle(req: IncomingRequest) -> Response {
+    let vars = variables();
+    let config = vars.verifier().and_then(|v| Ok((v, vars.policy()?, vars.routes()?)));
+    let (verifier, policy, routes) = match config {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("help: configuration error: {e}");
+            return reject(&Rejection::new(500, "facteur is misconfigured; see its logs"));
+        }
+    };
+    let request = match InteractionRequest::read(req).await {
+        Ok(request) => request,
+        Err(rejection) => return reject(&rejection),
+    };
+    let interaction = match request.admit(&verifier) {
+        Ok(interaction) => interaction,
+        Err(rejection) => return reject(&rejection),
+    };
+    reply(&answer(&interaction, &policy, &routes))
+}
+
+fn answer(interaction: &Interaction, policy: &Policy, routes: &Routes) -> InteractionResponse {
+    let caller = Caller::of(interaction);
+    let decision = policy.decide(COMMAND, &caller);
+    let event = if decision.allowed { "allowed" } else { "denied" };
+    println!("{}", audit::line(event, COMMAND, interaction, &decision));
+    if !decision.allowed {
+        return InteractionResponse::ephemeral(decision.reason.denial_message(COMMAND));
+    }
+    let allowed: Vec<String> = routes
+        .commands()
+        .filter(|command| policy.decide(command, &caller).allowed)
+        .map(|command| format!("• `/{command}`"))
+        .collect();
+    let text = if allowed.is_empty() {
+        "You cannot run any facteur commands here.".to_owned()
+    } else {
+        format!("Commands you can run here:\n{}", allowed.join("\n"))
+    };
+    InteractionResponse::ephemeral(text)
+}

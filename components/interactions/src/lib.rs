@@ -1,0 +1,58 @@
+//! `interactions`: the only public route for Discord.
+//!
+//! It does the cheap, common work once (method, size, signature, JSON, PING) and hands the
+//! untouched request to the command's component by service chaining. Whatever goes wrong
+//! after the request is admitted, the member gets an ephemeral answer, never an error page.
+
+use facteur::discord::InteractionResponse;
+use facteur::routing::Target;
+use facteur::spin::{InteractionRequest, reject, reply, variables};
+use spin_sdk::http::{IncomingRequest, Response};
+use spin_sdk::http_component;
+
+#[http_component]
+async fn handle(req: IncomingRequest) -> Response {
+    let vars = variables();
+    let (verifier, routes) = match vars.verifier().and_then(|v| Ok((v, vars.routes()?))) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("interactions: configuration error: {e}");
+            return reject(&facteur::endpoint::Rejection::new(500, "facteur is misconfigured; see its logs"));
+        }
+    };
+    if vars.uses_dev_key() {
+        eprintln!("interactions: WARNING: discord_public_key is the public development key; anyone can sign requests. Set your application's key.");
+    }
+    let request = match InteractionRequest::read(req).await {
+        Ok(request) => request,
+        Err(rejection) => return reject(&rejection),
+    };
+    let interaction = match request.admit(&verifier) {
+        Ok(interaction) => interaction,
+        Err(rejection) => return reject(&rejection),
+    };
+    match routes.route(&interaction) {
+        Target::Pong => reply(&InteractionResponse::pong()),
+        Target::Unknown { command } => {
+            eprintln!("interactions: no component serves `{command}` (interaction {})", interaction.id);
+            reply(&InteractionResponse::ephemeral(format!("Unknown command `/{command}`.")))
+        }
+        Target::Unroutable(kind) => {
+            eprintln!("interactions: cannot route interaction {} of type {}", interaction.id, u8::from(kind));
+            reply(&InteractionResponse::ephemeral("facteur does not handle this kind of interaction."))
+        }
+        Target::Component { command, component } => match request.forward(component).await {
+            Ok(response) if (200..300).contains(response.status()) => response,
+            failure => {
+                let cause = match failure {
+                    Ok(response) => format!("status {}", response.status()),
+                    Err(e) => e.to_string(),
+                };
+                eprintln!("interactions: component `{component}` failed for `{command}` (interaction {}): {cause}", interaction.id);
+                reply(&InteractionResponse::ephemeral(format!(
+                    "`/{command}` is unavailable right now. Please try again in a moment."
+                )))
+            }
+        },
+    }
+}
