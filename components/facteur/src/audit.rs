@@ -37,13 +37,16 @@ pub fn line<D: Serialize>(event: &str, command: &str, interaction: &Interaction,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Decision, Policy, Caller};
+    use crate::policy::{Caller, Decision, Policy};
 
     #[test]
     fn line_has_ids_and_reason_but_no_token() {
-        let i = Interaction::parse(br#"{"id":"11","application_id":"2","type":2,"token":"SECRET-TOKEN",
+        let i = Interaction::parse(
+            br#"{"id":"11","application_id":"2","type":2,"token":"SECRET-TOKEN",
             "guild_id":"5","channel_id":"6","member":{"user":{"id":"7","username":"u"},"roles":[]},
-            "data":{"name":"plan"}}"#).unwrap();
+            "data":{"name":"plan"}}"#,
+        )
+        .unwrap();
         let decision: Decision = Policy::default().decide("plan", &Caller::of(&i));
         let line = line("denied", "plan", &i, &decision);
         assert_eq!(

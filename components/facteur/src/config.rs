@@ -60,7 +60,8 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
 
     fn id_list(&self, name: &'static str) -> Result<Option<BTreeSet<String>>, ConfigError> {
         let Some(raw) = self.optional(name) else { return Ok(None) };
-        let ids: BTreeSet<String> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        let ids: BTreeSet<String> =
+            raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
         if let Some(bad) = ids.iter().find(|id| !id.bytes().all(|b| b.is_ascii_digit())) {
             return Err(invalid(name, format!("`{bad}` is not a snowflake id")));
         }
@@ -94,7 +95,9 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
         let unlisted = match self.optional(var::UNLISTED_COMMANDS).as_deref() {
             None | Some("deny") => Unlisted::Deny,
             Some("allow") => Unlisted::Allow,
-            Some(other) => return Err(invalid(var::UNLISTED_COMMANDS, format!("expected `deny` or `allow`, got `{other}`"))),
+            Some(other) => {
+                return Err(invalid(var::UNLISTED_COMMANDS, format!("expected `deny` or `allow`, got `{other}`")));
+            }
         };
         Ok(Policy {
             role_map,
@@ -141,13 +144,19 @@ mod tests {
     #[test]
     fn errors_name_the_variable() {
         assert_eq!(vars(&[]).verifier().unwrap_err(), ConfigError::Missing("discord_public_key"));
-        assert_eq!(vars(&[(var::DISCORD_PUBLIC_KEY, "  ")]).verifier().unwrap_err(), ConfigError::Missing("discord_public_key"));
+        assert_eq!(
+            vars(&[(var::DISCORD_PUBLIC_KEY, "  ")]).verifier().unwrap_err(),
+            ConfigError::Missing("discord_public_key")
+        );
         assert_eq!(
             vars(&[(var::DISCORD_PUBLIC_KEY, "xyz")]).verifier().unwrap_err().to_string(),
             "variable `discord_public_key`: public key is not hex"
         );
         assert_eq!(
-            vars(&[(var::DISCORD_PUBLIC_KEY, DEV_PUBLIC_KEY), (var::SIGNATURE_TOLERANCE_SECS, "5m")]).verifier().unwrap_err().to_string(),
+            vars(&[(var::DISCORD_PUBLIC_KEY, DEV_PUBLIC_KEY), (var::SIGNATURE_TOLERANCE_SECS, "5m")])
+                .verifier()
+                .unwrap_err()
+                .to_string(),
             "variable `signature_tolerance_secs`: expected whole seconds, got `5m`"
         );
         assert_eq!(

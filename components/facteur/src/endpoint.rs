@@ -68,7 +68,10 @@ mod tests {
     fn order_of_checks() {
         assert_eq!(admit_body("GET", b"{}").unwrap_err().status, 405);
         assert_eq!(admit_body("POST", &vec![b' '; MAX_BODY + 1]).unwrap_err().status, 413);
-        assert_eq!(admit_body("POST", b"{not json").unwrap_err(), Rejection::new(400, "body is not a valid interaction"));
+        assert_eq!(
+            admit_body("POST", b"{not json").unwrap_err(),
+            Rejection::new(400, "body is not a valid interaction")
+        );
         assert!(admit_body("post", br#"{"id":"1","application_id":"2","type":1}"#).is_ok());
     }
 

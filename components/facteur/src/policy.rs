@@ -113,9 +113,15 @@ impl Reason {
     /// The ephemeral text a denied member sees. It names the command and says what to do.
     pub fn denial_message(&self, command: &str) -> String {
         match self {
-            Self::NoGrantedRole => format!("You do not have a role that may run `/{command}`. Ask a server admin to grant one."),
-            Self::UnlistedDenied => format!("`/{command}` is not enabled for anyone on this server yet. Ask a server admin to add it to facteur's role map."),
-            Self::DirectMessagesDisabled => format!("`/{command}` cannot be run in direct messages. Run it in a server channel."),
+            Self::NoGrantedRole => {
+                format!("You do not have a role that may run `/{command}`. Ask a server admin to grant one.")
+            }
+            Self::UnlistedDenied => format!(
+                "`/{command}` is not enabled for anyone on this server yet. Ask a server admin to add it to facteur's role map."
+            ),
+            Self::DirectMessagesDisabled => {
+                format!("`/{command}` cannot be run in direct messages. Run it in a server channel.")
+            }
             Self::GuildNotAllowed => format!("`/{command}` is not available on this server."),
             Self::ChannelNotAllowed => format!("`/{command}` is not available in this channel."),
             Self::RoleGranted { .. } | Self::UnlistedAllowed => format!("`/{command}` is allowed."),
@@ -149,15 +155,15 @@ impl Policy {
             }
             return self.by_roles(command, &[]);
         };
-        if let Some(guilds) = &self.guilds {
-            if !caller.guild_id.is_some_and(|g| guilds.contains(g)) {
-                return Decision::deny(Reason::GuildNotAllowed);
-            }
+        if let Some(guilds) = &self.guilds
+            && !caller.guild_id.is_some_and(|g| guilds.contains(g))
+        {
+            return Decision::deny(Reason::GuildNotAllowed);
         }
-        if let Some(channels) = &self.channels {
-            if !caller.channel_id.is_some_and(|c| channels.contains(c)) {
-                return Decision::deny(Reason::ChannelNotAllowed);
-            }
+        if let Some(channels) = &self.channels
+            && !caller.channel_id.is_some_and(|c| channels.contains(c))
+        {
+            return Decision::deny(Reason::ChannelNotAllowed);
         }
         self.by_roles(command, roles)
     }
@@ -184,7 +190,8 @@ mod tests {
 
     fn policy(unlisted: Unlisted) -> Policy {
         Policy {
-            role_map: RoleMap::parse(&format!(r#"{{"plan": ["{OPS}", "{DEV}"], "workflow:cancel": ["{OPS}"]}}"#)).unwrap(),
+            role_map: RoleMap::parse(&format!(r#"{{"plan": ["{OPS}", "{DEV}"], "workflow:cancel": ["{OPS}"]}}"#))
+                .unwrap(),
             unlisted,
             ..Policy::default()
         }
@@ -248,7 +255,8 @@ mod tests {
     #[test]
     fn role_map_accepts_what_the_schema_accepts() {
         assert_eq!(RoleMap::parse("{}").unwrap(), RoleMap::default());
-        let m = RoleMap::parse(r#"{"dispatch": ["12345678901234567"], "work-flow_2:x": ["12345678901234567890"]}"#).unwrap();
+        let m = RoleMap::parse(r#"{"dispatch": ["12345678901234567"], "work-flow_2:x": ["12345678901234567890"]}"#)
+            .unwrap();
         assert!(m.roles_for("work-flow_2:x").is_some());
     }
 
@@ -258,8 +266,14 @@ mod tests {
         assert!(matches!(RoleMap::parse(r#"{"plan": "123"}"#), Err(RoleMapError::Shape(_))));
         assert_eq!(RoleMap::parse(r#"{"Plan": ["12345678901234567"]}"#), Err(RoleMapError::Key("Plan".into())));
         assert_eq!(RoleMap::parse(r#"{"plan": []}"#), Err(RoleMapError::Empty("plan".into())));
-        assert_eq!(RoleMap::parse(r#"{"plan": ["bot.plan"]}"#), Err(RoleMapError::Role("plan".into(), "bot.plan".into())));
-        assert_eq!(RoleMap::parse(r#"{"plan": ["1234567890123456"]}"#), Err(RoleMapError::Role("plan".into(), "1234567890123456".into())));
+        assert_eq!(
+            RoleMap::parse(r#"{"plan": ["bot.plan"]}"#),
+            Err(RoleMapError::Role("plan".into(), "bot.plan".into()))
+        );
+        assert_eq!(
+            RoleMap::parse(r#"{"plan": ["1234567890123456"]}"#),
+            Err(RoleMapError::Role("plan".into(), "1234567890123456".into()))
+        );
         assert_eq!(
             RoleMap::parse(r#"{"plan": ["12345678901234567", "12345678901234567"]}"#),
             Err(RoleMapError::Duplicate("plan".into(), "12345678901234567".into()))
@@ -273,5 +287,32 @@ mod tests {
             serde_json::to_value(&d).unwrap(),
             serde_json::json!({"allowed": true, "reason": "role_granted", "role": OPS})
         );
+    }
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+
+    fn read(path: &str) -> String {
+        std::fs::read_to_string(format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    /// The parser enforces exactly the schema's rules: if one changes, so must the other.
+    #[test]
+    fn parser_and_schema_agree() {
+        let schema: serde_json::Value =
+            serde_json::from_str(&read("schemas/facteur-discord-role-map.schema.json")).unwrap();
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["propertyNames"]["pattern"], "^[a-z0-9:_-]+$");
+        let roles = &schema["additionalProperties"];
+        assert_eq!((roles["minItems"].as_u64(), roles["uniqueItems"].as_bool()), (Some(1), Some(true)));
+        assert_eq!(roles["items"]["pattern"], "^[0-9]{17,20}$");
+    }
+
+    #[test]
+    fn example_role_map_is_valid() {
+        let map = RoleMap::parse(&read("config/role-map.example.json")).unwrap();
+        assert!(map.roles_for("workflow:cancel").is_some());
     }
 }

@@ -84,8 +84,7 @@ pub fn chain_url(component: &str, path: &str) -> String {
 }
 
 fn is_command_name(name: &str) -> bool {
-    (1..=32).contains(&name.len())
-        && name.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_'))
+    (1..=32).contains(&name.len()) && name.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_'))
 }
 
 /// Spin component ids: `^[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*$` (kebab-case words; each starts with a letter).
@@ -144,7 +143,9 @@ mod tests {
             Target::Component { command: "workflow", component: "workflow" }
         );
         assert_eq!(
-            r.route(&interaction(r#"{"id":"1","application_id":"2","type":5,"data":{"custom_id":"plan","components":[]}}"#)),
+            r.route(&interaction(
+                r#"{"id":"1","application_id":"2","type":5,"data":{"custom_id":"plan","components":[]}}"#
+            )),
             Target::Component { command: "plan", component: "workflow-plan" }
         );
     }

@@ -45,8 +45,7 @@ impl Verifier {
     /// `hex_key` is the "Public Key" of the Discord application (64 hex characters);
     /// `variable` names where it came from, for the error message.
     pub fn from_hex(variable: &'static str, hex_key: &str, tolerance_secs: u64) -> Result<Self, KeyError> {
-        let bytes = hex::decode(hex_key.trim())
-            .map_err(|_| KeyError { variable, reason: "public key is not hex" })?;
+        let bytes = hex::decode(hex_key.trim()).map_err(|_| KeyError { variable, reason: "public key is not hex" })?;
         let key = PublicKey::from_slice(&bytes)
             .map_err(|_| KeyError { variable, reason: "public key must be 32 bytes (64 hex characters)" })?;
         Ok(Self { key, tolerance_secs })
@@ -57,7 +56,13 @@ impl Verifier {
     }
 
     /// Checks a request's headers and raw body at time `now` (Unix seconds).
-    pub fn verify(&self, signature: Option<&str>, timestamp: Option<&str>, body: &[u8], now: u64) -> Result<(), SignatureError> {
+    pub fn verify(
+        &self,
+        signature: Option<&str>,
+        timestamp: Option<&str>,
+        body: &[u8],
+        now: u64,
+    ) -> Result<(), SignatureError> {
         let signature = signature.ok_or(SignatureError::MissingSignature)?;
         let timestamp = timestamp.ok_or(SignatureError::MissingTimestamp)?;
         let mut raw = [0u8; Signature::BYTES];
@@ -69,9 +74,7 @@ impl Verifier {
         let mut message = Vec::with_capacity(timestamp.len() + body.len());
         message.extend_from_slice(timestamp.as_bytes());
         message.extend_from_slice(body);
-        self.key
-            .verify(&message, &Signature::new(raw))
-            .map_err(|_| SignatureError::BadSignature)
+        self.key.verify(&message, &Signature::new(raw)).map_err(|_| SignatureError::BadSignature)
     }
 }
 
@@ -85,7 +88,8 @@ mod tests {
 
     fn keys() -> (KeyPair, Verifier) {
         let pair = KeyPair::from_seed(Seed::new([7; 32]));
-        let verifier = Verifier::from_hex("discord_public_key", &hex::encode(*pair.pk), DEFAULT_TOLERANCE_SECS).unwrap();
+        let verifier =
+            Verifier::from_hex("discord_public_key", &hex::encode(*pair.pk), DEFAULT_TOLERANCE_SECS).unwrap();
         (pair, verifier)
     }
 

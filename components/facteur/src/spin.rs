@@ -34,9 +34,7 @@ impl InteractionRequest {
     /// Reads the request, stopping one byte past the 64 KiB limit so that an oversize body is
     /// refused without buffering it.
     pub async fn read(req: IncomingRequest) -> Result<Self, Rejection> {
-        let header = |name: &str| {
-            req.headers().get(&name.to_owned()).into_iter().next().and_then(|v| String::from_utf8(v).ok())
-        };
+        let header = |name: &str| req.headers().get(name).into_iter().next().and_then(|v| String::from_utf8(v).ok());
         let (signature, timestamp) = (header(SIGNATURE_HEADER), header(TIMESTAMP_HEADER));
         let declared = header("content-length").and_then(|v| v.parse::<usize>().ok());
         let method = req.method().to_string();

@@ -21,7 +21,9 @@ async fn handle(req: IncomingRequest) -> Response {
         }
     };
     if vars.uses_dev_key() {
-        eprintln!("interactions: WARNING: discord_public_key is the public development key; anyone can sign requests. Set your application's key.");
+        eprintln!(
+            "interactions: WARNING: discord_public_key is the public development key; anyone can sign requests. Set your application's key."
+        );
     }
     let request = match InteractionRequest::read(req).await {
         Ok(request) => request,
@@ -48,7 +50,10 @@ async fn handle(req: IncomingRequest) -> Response {
                     Ok(response) => format!("status {}", response.status()),
                     Err(e) => e.to_string(),
                 };
-                eprintln!("interactions: component `{component}` failed for `{command}` (interaction {}): {cause}", interaction.id);
+                eprintln!(
+                    "interactions: component `{component}` failed for `{command}` (interaction {}): {cause}",
+                    interaction.id
+                );
                 reply(&InteractionResponse::ephemeral(format!(
                     "`/{command}` is unavailable right now. Please try again in a moment."
                 )))

@@ -213,10 +213,7 @@ impl Interaction {
 
     /// The invoking user: `member.user` in guilds, `user` in DMs.
     pub fn invoker(&self) -> Option<&User> {
-        self.member
-            .as_ref()
-            .and_then(|m| m.user.as_ref())
-            .or(self.user.as_ref())
+        self.member.as_ref().and_then(|m| m.user.as_ref()).or(self.user.as_ref())
     }
 
     pub fn user_id(&self) -> Option<&str> {
@@ -247,9 +244,9 @@ impl Interaction {
     pub fn subcommand_path(&self) -> Vec<&str> {
         let mut path = Vec::new();
         let mut options = self.top_options();
-        while let Some(sub) = options.iter().find(|o| {
-            o.kind == option_type::SUB_COMMAND || o.kind == option_type::SUB_COMMAND_GROUP
-        }) {
+        while let Some(sub) =
+            options.iter().find(|o| o.kind == option_type::SUB_COMMAND || o.kind == option_type::SUB_COMMAND_GROUP)
+        {
             path.push(sub.name.as_str());
             options = &sub.options;
         }
@@ -259,27 +256,19 @@ impl Interaction {
     /// The options the member filled in, below any subcommand.
     pub fn leaf_options(&self) -> Vec<LeafOption<'_>> {
         let mut options = self.top_options();
-        while let Some(sub) = options.iter().find(|o| {
-            o.kind == option_type::SUB_COMMAND || o.kind == option_type::SUB_COMMAND_GROUP
-        }) {
+        while let Some(sub) =
+            options.iter().find(|o| o.kind == option_type::SUB_COMMAND || o.kind == option_type::SUB_COMMAND_GROUP)
+        {
             options = &sub.options;
         }
         options
             .iter()
-            .map(|o| LeafOption {
-                name: &o.name,
-                kind: o.kind,
-                value: o.value.as_ref(),
-                focused: o.focused,
-            })
+            .map(|o| LeafOption { name: &o.name, kind: o.kind, value: o.value.as_ref(), focused: o.focused })
             .collect()
     }
 
     pub fn option(&self, name: &str) -> Option<&OptionValue> {
-        self.leaf_options()
-            .into_iter()
-            .find(|o| o.name == name)
-            .and_then(|o| o.value)
+        self.leaf_options().into_iter().find(|o| o.name == name).and_then(|o| o.value)
     }
 
     /// Autocomplete: the option being typed.
@@ -411,8 +400,7 @@ mod tests {
 
     #[test]
     fn ping_parses() {
-        let i = Interaction::parse(br#"{"id":"1","application_id":"2","type":1,"token":"t","version":1}"#)
-            .unwrap();
+        let i = Interaction::parse(br#"{"id":"1","application_id":"2","type":1,"token":"t","version":1}"#).unwrap();
         assert_eq!(i.kind, InteractionType::Ping);
     }
 }

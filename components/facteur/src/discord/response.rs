@@ -67,10 +67,14 @@ pub struct InteractionResponse {
 #[serde(untagged)]
 pub enum CallbackData {
     Message(Message),
-    Autocomplete { choices: Vec<Choice> },
+    Autocomplete {
+        choices: Vec<Choice>,
+    },
     Modal(Modal),
     /// Deferred responses carry only flags.
-    Flags { flags: u64 },
+    Flags {
+        flags: u64,
+    },
 }
 
 impl InteractionResponse {
@@ -330,7 +334,11 @@ pub struct Button {
 
 impl Button {
     /// A button whose click comes back as an interaction with this `custom_id`.
-    pub fn action(style: ButtonStyle, label: impl Into<String>, custom_id: impl Into<String>) -> Result<Self, LimitError> {
+    pub fn action(
+        style: ButtonStyle,
+        label: impl Into<String>,
+        custom_id: impl Into<String>,
+    ) -> Result<Self, LimitError> {
         let custom_id = checked_custom_id(custom_id.into())?;
         Ok(Self {
             kind: 2,
@@ -391,7 +399,11 @@ pub struct TextInput {
 
 impl Modal {
     /// A modal with one text input per `(custom_id, label, paragraph)`, each on its own row.
-    pub fn new(custom_id: impl Into<String>, title: impl Into<String>, inputs: &[(&str, &str, bool)]) -> Result<Self, LimitError> {
+    pub fn new(
+        custom_id: impl Into<String>,
+        title: impl Into<String>,
+        inputs: &[(&str, &str, bool)],
+    ) -> Result<Self, LimitError> {
         let components = inputs
             .iter()
             .take(MAX_ROWS)
@@ -467,7 +479,12 @@ mod tests {
     #[test]
     fn update_message_with_embed_and_buttons() {
         let message = Message::new("")
-            .embed(Embed::new("plan-1a2b").url("https://argo/workflows/argo/plan-1a2b").color(0x2ecc71).field("Phase", "Running", true))
+            .embed(
+                Embed::new("plan-1a2b")
+                    .url("https://argo/workflows/argo/plan-1a2b")
+                    .color(0x2ecc71)
+                    .field("Phase", "Running", true),
+            )
             .buttons(vec![
                 Button::action(ButtonStyle::Secondary, "Refresh", "workflow:refresh:argo:plan-1a2b").unwrap(),
                 Button::link("Open in Argo", "https://argo/workflows/argo/plan-1a2b"),
@@ -518,10 +535,7 @@ mod tests {
 
     #[test]
     fn custom_id_over_100_is_refused() {
-        assert_eq!(
-            Button::action(ButtonStyle::Primary, "x", "a".repeat(101)),
-            Err(LimitError::CustomId(101))
-        );
+        assert_eq!(Button::action(ButtonStyle::Primary, "x", "a".repeat(101)), Err(LimitError::CustomId(101)));
         assert_eq!(Button::action(ButtonStyle::Primary, "x", ""), Err(LimitError::CustomId(0)));
         assert!(Button::action(ButtonStyle::Primary, "x", "a".repeat(100)).is_ok());
     }

@@ -1,0 +1,192 @@
+//! Helpers for tests and benchmarks: the project's manifest, a Discord-style signer, the test
+//! Redis server, and a small HTTP client for loopback servers.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use ed25519_compact::KeyPair;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+
+/// The repository's `spin.toml`.
+pub fn manifest_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../spin.toml")
+}
+
+/// Signs requests the way Discord does, with a key generated for the test.
+pub struct Signer {
+    pair: KeyPair,
+}
+
+impl Default for Signer {
+    fn default() -> Self {
+        Self { pair: KeyPair::generate() }
+    }
+}
+
+impl Signer {
+    pub fn public_key_hex(&self) -> String {
+        hex::encode(*self.pair.pk)
+    }
+
+    /// Hex signature of `timestamp + body`.
+    pub fn sign(&self, timestamp: &str, body: &[u8]) -> String {
+        let mut message = timestamp.as_bytes().to_vec();
+        message.extend_from_slice(body);
+        hex::encode(*self.pair.sk.sign(message, None))
+    }
+
+    /// A POST to `/interactions` signed now.
+    pub fn request(&self, body: impl Into<Bytes>) -> http::Request<Full<Bytes>> {
+        self.request_at(body, now())
+    }
+
+    /// A POST to `/interactions` signed with the given Unix timestamp.
+    pub fn request_at(&self, body: impl Into<Bytes>, timestamp: u64) -> http::Request<Full<Bytes>> {
+        let body = body.into();
+        let timestamp = timestamp.to_string();
+        http::Request::post("/interactions")
+            .header("content-type", "application/json")
+            .header("x-signature-ed25519", self.sign(&timestamp, &body))
+            .header("x-signature-timestamp", timestamp)
+            .body(Full::new(body))
+            .expect("a valid request")
+    }
+}
+
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs()
+}
+
+/// The Redis server tests use: `FACTEUR_TEST_REDIS`, default `redis://127.0.0.1:6379`.
+/// Returns `None` (the test should return early) when it is not reachable, unless `CI` is
+/// set: there a missing Redis fails the test instead of skipping it.
+pub async fn test_redis() -> Option<String> {
+    let url = std::env::var("FACTEUR_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let reachable = async {
+        let mut conn = redis::Client::open(url.as_str())?.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await
+    };
+    match tokio::time::timeout(Duration::from_secs(2), reachable).await {
+        Ok(Ok(_)) => Some(url),
+        outcome => {
+            let why = match outcome {
+                Ok(Err(e)) => e.to_string(),
+                _ => "timed out".to_owned(),
+            };
+            if std::env::var_os("CI").is_some() {
+                panic!("Redis at {url} is required in CI and is not reachable: {why}");
+            }
+            eprintln!(
+                "skipping: Redis at {url} is not reachable ({why}); start redis-server or set FACTEUR_TEST_REDIS"
+            );
+            None
+        }
+    }
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, for at most `timeout`.
+pub async fn eventually<T>(timeout: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends one request over a fresh HTTP/1.1 connection and buffers the answer.
+pub async fn send(request: http::Request<Full<Bytes>>) -> Result<crate::Response> {
+    let authority = request.uri().authority().context("request needs an absolute URI")?.to_string();
+    let stream = tokio::net::TcpStream::connect(&authority).await?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let mut request = request;
+    request.headers_mut().insert(http::header::HOST, authority.parse()?);
+    let response = sender.send_request(request).await?;
+    let (parts, body) = response.into_parts();
+    Ok(crate::Response {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: body.collect().await?.to_bytes(),
+    })
+}
+
+/// A request a [`FakeServer`] received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+/// An HTTP server on `127.0.0.1:0` that answers with `respond` and records every request:
+/// the base of the fakes that stand in for external services in tests.
+pub struct FakeServer {
+    pub addr: std::net::SocketAddr,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<Recorded>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+type Respond = dyn Fn(&Recorded) -> (u16, String) + Send + Sync;
+
+impl FakeServer {
+    pub async fn start(respond: impl Fn(&Recorded) -> (u16, String) + Send + Sync + 'static) -> Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let respond: std::sync::Arc<Respond> = std::sync::Arc::new(respond);
+        let recorded = requests.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (recorded, respond) = (recorded.clone(), respond.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                        let (recorded, respond) = (recorded.clone(), respond.clone());
+                        async move {
+                            let (parts, body) = request.into_parts();
+                            let request = Recorded {
+                                method: parts.method.to_string(),
+                                path: parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).to_owned(),
+                                headers: parts.headers,
+                                body: body.collect().await.map(|b| b.to_bytes()).unwrap_or_default(),
+                            };
+                            let (status, body) = respond(&request);
+                            recorded.lock().unwrap().push(request);
+                            http::Response::builder()
+                                .status(status)
+                                .header("content-type", "application/json")
+                                .body(Full::new(Bytes::from(body)))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self { addr, requests, task })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
