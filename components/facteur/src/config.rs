@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use thiserror::Error;
 
 use crate::policy::{Policy, RoleMap, Unlisted};
-use crate::routing::Routes;
 use crate::signature::{DEFAULT_TOLERANCE_SECS, Verifier};
 
 /// Variable names, as declared in `spin.toml`.
@@ -19,7 +18,36 @@ pub mod var {
     pub const ALLOW_DMS: &str = "allow_dms";
     pub const GUILD_ALLOWLIST: &str = "guild_allowlist";
     pub const CHANNEL_ALLOWLIST: &str = "channel_allowlist";
-    pub const ROUTES: &str = "routes";
+    pub const COMMAND: &str = "command";
+    pub const ARGO_SERVER_URL: &str = "argo_server_url";
+    pub const ARGO_TOKEN: &str = "argo_token";
+    pub const ARGO_NAMESPACE: &str = "argo_namespace";
+    pub const ARGO_UI_URL: &str = "argo_ui_url";
+    pub const ARGO_SERVICE_ACCOUNT: &str = "argo_service_account";
+    pub const ARGO_TIMEOUT_SECS: &str = "argo_timeout_secs";
+    pub const DISCORD_API_URL: &str = "discord_api_url";
+    pub const RUN_HISTORY_TTL_SECS: &str = "run_history_ttl_secs";
+}
+
+/// How to reach the Argo Server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgoSettings {
+    /// Origin of the Argo Server API, e.g. `https://argo-server.argo:2746`.
+    pub server_url: String,
+    /// The `Authorization` header value, if a token is set.
+    pub authorization: Option<String>,
+    pub namespace: String,
+    /// Base of links to the Argo UI.
+    pub ui_url: String,
+    pub service_account: Option<String>,
+    pub timeout_secs: u64,
+}
+
+/// How to reach Discord's API (a fake one in tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscordSettings {
+    /// Origin, e.g. `https://discord.com`; requests go to `{api_url}/api/v10/…`.
+    pub api_url: String,
 }
 
 /// The public half of facteur's development key pair, the default of `discord_public_key`
@@ -71,12 +99,7 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
     /// The signature verifier: public key and freshness window.
     pub fn verifier(&self) -> Result<Verifier, ConfigError> {
         let key = self.required(var::DISCORD_PUBLIC_KEY)?;
-        let tolerance = match self.optional(var::SIGNATURE_TOLERANCE_SECS) {
-            None => DEFAULT_TOLERANCE_SECS,
-            Some(s) => s
-                .parse()
-                .map_err(|_| invalid(var::SIGNATURE_TOLERANCE_SECS, format!("expected whole seconds, got `{s}`")))?,
-        };
+        let tolerance = self.seconds(var::SIGNATURE_TOLERANCE_SECS, DEFAULT_TOLERANCE_SECS)?;
         Verifier::from_hex(var::DISCORD_PUBLIC_KEY, &key, tolerance)
             .map_err(|e| invalid(e.variable, e.reason.to_owned()))
     }
@@ -108,9 +131,49 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
         })
     }
 
-    /// Which component serves which command.
-    pub fn routes(&self) -> Result<Routes, ConfigError> {
-        Routes::parse(&self.optional(var::ROUTES).unwrap_or_default()).map_err(|e| invalid(var::ROUTES, e.to_string()))
+    /// The catalog command this component serves.
+    pub fn command(&self) -> Result<String, ConfigError> {
+        self.required(var::COMMAND)
+    }
+
+    pub fn argo(&self) -> Result<ArgoSettings, ConfigError> {
+        let server_url = origin(var::ARGO_SERVER_URL, &self.required(var::ARGO_SERVER_URL)?)?;
+        let ui_url = self.optional(var::ARGO_UI_URL).unwrap_or_else(|| server_url.clone());
+        Ok(ArgoSettings {
+            authorization: self.optional(var::ARGO_TOKEN).and_then(|t| crate::argo::authorization(&t)),
+            namespace: self.required(var::ARGO_NAMESPACE)?,
+            ui_url: ui_url.trim_end_matches('/').to_owned(),
+            service_account: self.optional(var::ARGO_SERVICE_ACCOUNT),
+            timeout_secs: self.seconds(var::ARGO_TIMEOUT_SECS, 10)?,
+            server_url,
+        })
+    }
+
+    pub fn discord(&self) -> Result<DiscordSettings, ConfigError> {
+        Ok(DiscordSettings { api_url: origin(var::DISCORD_API_URL, &self.required(var::DISCORD_API_URL)?)? })
+    }
+
+    /// How long a member's runs are remembered.
+    pub fn run_history_ttl_secs(&self) -> Result<u64, ConfigError> {
+        self.seconds(var::RUN_HISTORY_TTL_SECS, 7 * 24 * 3600)
+    }
+
+    fn seconds(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(s) => s.parse().map_err(|_| invalid(name, format!("expected whole seconds, got `{s}`"))),
+        }
+    }
+}
+
+/// An `http(s)://host[:port]` origin: outbound permissions are granted per origin, so a
+/// path here would be a mistake.
+fn origin(variable: &'static str, url: &str) -> Result<String, ConfigError> {
+    let url = url.trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains('/') => Ok(url.to_owned()),
+        _ => Err(invalid(variable, format!("expected `http(s)://host[:port]` without a path, got `{url}`"))),
     }
 }
 
@@ -176,9 +239,35 @@ mod tests {
             "variable `guild_allowlist`: `abc` is not a snowflake id"
         );
         assert_eq!(
-            vars(&[(var::ROUTES, "help=Help")]).routes().unwrap_err().to_string(),
-            "variable `routes`: route `help=Help`: component ids are lowercase words joined by `-` (Spin's rule)"
+            vars(&[(var::ARGO_SERVER_URL, "https://argo/api"), (var::ARGO_NAMESPACE, "argo")])
+                .argo()
+                .unwrap_err()
+                .to_string(),
+            "variable `argo_server_url`: expected `http(s)://host[:port]` without a path, got `https://argo/api`"
         );
+        assert_eq!(
+            vars(&[(var::ARGO_SERVER_URL, "http://a:1")]).argo().unwrap_err(),
+            ConfigError::Missing("argo_namespace")
+        );
+        assert_eq!(vars(&[]).command().unwrap_err(), ConfigError::Missing("command"));
+    }
+
+    #[test]
+    fn argo_and_discord_settings() {
+        let v = vars(&[
+            (var::ARGO_SERVER_URL, "https://argo.example:2746/"),
+            (var::ARGO_TOKEN, "secret"),
+            (var::ARGO_NAMESPACE, "workflows"),
+            (var::ARGO_TIMEOUT_SECS, "3"),
+            (var::DISCORD_API_URL, "http://127.0.0.1:9999"),
+        ]);
+        let argo = v.argo().unwrap();
+        assert_eq!(argo.server_url, "https://argo.example:2746");
+        assert_eq!(argo.ui_url, "https://argo.example:2746", "the UI defaults to the server");
+        assert_eq!(argo.authorization.as_deref(), Some("Bearer secret"));
+        assert_eq!((argo.namespace.as_str(), argo.timeout_secs, argo.service_account), ("workflows", 3, None));
+        assert_eq!(v.discord().unwrap().api_url, "http://127.0.0.1:9999");
+        assert_eq!(v.run_history_ttl_secs().unwrap(), 604800);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! `/help`: lists the commands the invoking member may run here, by the same policy that
-//! guards the commands themselves. Served on a private route, reached from the gateway.
+//! guards the commands themselves, with each command's description from the catalog.
+//! Served on a private route, reached from the gateway.
 
+use facteur::catalog::Catalog;
 use facteur::discord::{Interaction, InteractionResponse};
 use facteur::policy::{Caller, Policy};
-use facteur::routing::Routes;
 use facteur::spin::{InteractionRequest, reject, reply, variables};
 use facteur::{audit, endpoint::Rejection};
 use spin_sdk::http::{IncomingRequest, Response};
@@ -14,8 +15,8 @@ const COMMAND: &str = "help";
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {
     let vars = variables();
-    let config = vars.verifier().and_then(|v| Ok((v, vars.policy()?, vars.routes()?)));
-    let (verifier, policy, routes) = match config {
+    let config = vars.verifier().and_then(|v| Ok((v, vars.policy()?)));
+    let (verifier, policy) = match config {
         Ok(config) => config,
         Err(e) => {
             eprintln!("help: configuration error: {e}");
@@ -30,10 +31,10 @@ async fn handle(req: IncomingRequest) -> Response {
         Ok(interaction) => interaction,
         Err(rejection) => return reject(&rejection),
     };
-    reply(&answer(&interaction, &policy, &routes))
+    reply(&answer(&interaction, &policy, &Catalog::embedded()))
 }
 
-fn answer(interaction: &Interaction, policy: &Policy, routes: &Routes) -> InteractionResponse {
+fn answer(interaction: &Interaction, policy: &Policy, catalog: &Catalog) -> InteractionResponse {
     let caller = Caller::of(interaction);
     let decision = policy.decide(COMMAND, &caller);
     let event = if decision.allowed { "allowed" } else { "denied" };
@@ -41,10 +42,11 @@ fn answer(interaction: &Interaction, policy: &Policy, routes: &Routes) -> Intera
     if !decision.allowed {
         return InteractionResponse::ephemeral(decision.reason.denial_message(COMMAND));
     }
-    let allowed: Vec<String> = routes
-        .commands()
-        .filter(|command| policy.decide(command, &caller).allowed)
-        .map(|command| format!("• `/{command}`"))
+    let allowed: Vec<String> = catalog
+        .commands
+        .iter()
+        .filter(|command| policy.decide(&command.name, &caller).allowed)
+        .map(|command| format!("• `/{}` — {}", command.name, command.description))
         .collect();
     let text = if allowed.is_empty() {
         "You cannot run any facteur commands here.".to_owned()

@@ -4,8 +4,9 @@
 //! untouched request to the command's component by service chaining. Whatever goes wrong
 //! after the request is admitted, the member gets an ephemeral answer, never an error page.
 
+use facteur::catalog::Catalog;
 use facteur::discord::InteractionResponse;
-use facteur::routing::Target;
+use facteur::routing::{Target, route};
 use facteur::spin::{InteractionRequest, reject, reply, variables};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
@@ -13,8 +14,8 @@ use spin_sdk::http_component;
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {
     let vars = variables();
-    let (verifier, routes) = match vars.verifier().and_then(|v| Ok((v, vars.routes()?))) {
-        Ok(config) => config,
+    let verifier = match vars.verifier() {
+        Ok(verifier) => verifier,
         Err(e) => {
             eprintln!("interactions: configuration error: {e}");
             return reject(&facteur::endpoint::Rejection::new(500, "facteur is misconfigured; see its logs"));
@@ -33,7 +34,8 @@ async fn handle(req: IncomingRequest) -> Response {
         Ok(interaction) => interaction,
         Err(rejection) => return reject(&rejection),
     };
-    match routes.route(&interaction) {
+    let catalog = Catalog::embedded();
+    match route(&catalog, &interaction) {
         Target::Pong => reply(&InteractionResponse::pong()),
         Target::Unknown { command } => {
             eprintln!("interactions: no component serves `{command}` (interaction {})", interaction.id);

@@ -112,6 +112,7 @@ pub(crate) struct Shared {
 /// Options for loading an app, like `spin up`'s flags and runtime config.
 pub struct AppBuilder {
     manifest: PathBuf,
+    edit: Option<Box<dyn FnOnce(String) -> String>>,
     variables: BTreeMap<String, String>,
     env: Option<BTreeMap<String, String>>,
     kv: KvBackend,
@@ -143,14 +144,29 @@ impl AppBuilder {
         self
     }
 
+    /// Loads the manifest with `edit` applied to its text, e.g. to simulate a deployment
+    /// that differs from the repository's (relative paths stay relative to its folder).
+    pub fn edit_manifest(mut self, edit: impl FnOnce(String) -> String + 'static) -> Self {
+        self.edit = Some(Box::new(edit));
+        self
+    }
+
     /// Skip the manifest's build commands (the `.wasm` files are already built).
     pub fn skip_build(mut self) -> Self {
         self.build = false;
         self
     }
 
-    pub async fn load(self) -> Result<App> {
-        let manifest = Manifest::load(&self.manifest)?;
+    pub async fn load(mut self) -> Result<App> {
+        let manifest = match self.edit.take() {
+            None => Manifest::load(&self.manifest)?,
+            Some(edit) => {
+                let text = std::fs::read_to_string(&self.manifest)
+                    .with_context(|| format!("reading {}", self.manifest.display()))?;
+                let dir = self.manifest.parent().unwrap_or(Path::new("."));
+                Manifest::parse(&edit(text), dir)?
+            }
+        };
         if self.build {
             build(&manifest)?;
         }
@@ -275,6 +291,7 @@ impl App {
     pub fn builder(manifest: impl AsRef<Path>) -> AppBuilder {
         AppBuilder {
             manifest: manifest.as_ref().to_path_buf(),
+            edit: None,
             variables: BTreeMap::new(),
             env: Some(BTreeMap::new()),
             kv: KvBackend::Memory,
@@ -309,6 +326,11 @@ impl App {
         })
         .await
         .map_err(|_| anyhow!("handlers still running after {timeout:?}"))
+    }
+
+    /// Reads a key-value entry as the components stored it.
+    pub async fn kv_get(&self, label: &str, key: &str) -> Option<Vec<u8>> {
+        self.shared.kv.get(label, key).await.ok().flatten()
     }
 
     pub fn invocations(&self) -> Vec<Invocation> {

@@ -4,6 +4,7 @@
 //! its build commands, and hosts them in wasmtime with the Spin interfaces they import.
 
 pub mod app;
+pub mod fakes;
 pub mod host;
 pub mod kv;
 pub mod manifest;

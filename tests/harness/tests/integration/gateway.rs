@@ -13,7 +13,6 @@ const GUEST: &str = "140000000000000009";
 async fn gateway(signer: &Signer) -> App {
     App::builder(manifest_path())
         .variable("discord_public_key", signer.public_key_hex())
-        .variable("routes", "help,plan,review")
         .variable("role_map", json!({"help": [OPS, DEV], "plan": [OPS], "review": [DEV]}).to_string())
         .load()
         .await
@@ -135,9 +134,15 @@ async fn help_lists_exactly_the_commands_the_member_may_run() {
     let signer = Signer::default();
     let app = gateway(&signer).await;
     let ops = app.handle(signer.request(command("help", &[OPS]))).await.unwrap();
-    assert_eq!(ephemeral_text(&ops), "Commands you can run here:\n• `/help`\n• `/plan`");
+    assert_eq!(
+        ephemeral_text(&ops),
+        "Commands you can run here:\n• `/help` — List the facteur commands you can run here\n• `/plan` — Plan a piece of work with an Argo workflow"
+    );
     let dev = app.handle(signer.request(command("help", &[GUEST, DEV]))).await.unwrap();
-    assert_eq!(ephemeral_text(&dev), "Commands you can run here:\n• `/help`\n• `/review`");
+    assert_eq!(
+        ephemeral_text(&dev),
+        "Commands you can run here:\n• `/help` — List the facteur commands you can run here\n• `/review` — Review an artifact with an Argo workflow"
+    );
     assert_eq!(
         reached(&app),
         [
@@ -180,8 +185,13 @@ async fn unknown_command_gets_an_ephemeral_answer() {
 #[tokio::test]
 async fn unreachable_component_gets_an_ephemeral_error_and_a_log_line() {
     let signer = Signer::default();
-    let app = gateway(&signer).await;
-    // `plan` is routed but its component is not deployed: the chained request is refused.
+    // A deployment whose gateway may not reach `plan`: the chained request is refused.
+    let app = App::builder(manifest_path())
+        .edit_manifest(|text| text.replace("  \"http://plan.spin.internal\",\n", ""))
+        .variable("discord_public_key", signer.public_key_hex())
+        .load()
+        .await
+        .unwrap();
     let response = app.handle(signer.request(command("plan", &[OPS]))).await.unwrap();
     assert_eq!(ephemeral_text(&response), "`/plan` is unavailable right now. Please try again in a moment.");
     assert!(

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
-use facteur_harness::support::{FakeServer, eventually, test_redis};
+use facteur_harness::fakes::{FakeServer, Reply};
+use facteur_harness::support::{eventually, test_redis};
 use facteur_harness::{App, KvBackend, Trigger};
 use http_body_util::Full;
 
@@ -46,13 +47,13 @@ async fn routes_exact_wildcard_and_private() {
 
 #[tokio::test]
 async fn outbound_http_is_limited_to_allowed_hosts() {
-    let fake = FakeServer::start(|r| (200, format!("pong {}", r.path))).await.unwrap();
+    let fake = FakeServer::start(|r| Reply::text(200, format!("pong {}", r.path))).await.unwrap();
     let app = app(&fake.addr.to_string()).await;
     let allowed = fake.url("/ping");
     assert_eq!(probe(&app, "/probe/fetch", &[("x-arg", &allowed)]).await, "status 200 pong /ping");
 
     // Another port on the same host is not listed: refused as Spin refuses it, nothing sent.
-    let other = FakeServer::start(|_| (200, "should not be reached".into())).await.unwrap();
+    let other = FakeServer::start(|_| Reply::text(200, "should not be reached")).await.unwrap();
     let denied = probe(&app, "/probe/fetch", &[("x-arg", &other.url("/ping"))]).await;
     assert!(denied.starts_with("error") && denied.contains("HttpRequestDenied"), "{denied}");
     assert!(other.requests().is_empty());

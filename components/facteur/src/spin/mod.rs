@@ -1,10 +1,14 @@
 //! The thin adapter between the domain and the Spin host (spin-sdk 5.2): variables, reading
-//! an interaction request, answering it, and service chaining. Components use only this.
+//! an interaction request, answering it, service chaining, outbound calls and sessions.
+
+pub mod discord;
+pub mod outbound;
+pub mod store;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
-use spin_sdk::http::{IncomingRequest, Method, Request, Response};
+use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingResponse, Request, Response, ResponseOutparam};
 
 use crate::config::Variables;
 use crate::discord::{Interaction, InteractionResponse};
@@ -94,4 +98,15 @@ pub fn reject(rejection: &Rejection) -> Response {
 
 fn json(status: u16, body: Vec<u8>) -> Response {
     Response::builder().status(status).header("content-type", "application/json").body(body).build()
+}
+
+/// Sends `response` through the outparam, for handlers that keep working afterwards.
+pub async fn respond(out: ResponseOutparam, response: Response) {
+    let headers: Vec<(String, Vec<u8>)> =
+        response.headers().map(|(name, value)| (name.to_owned(), value.as_bytes().to_vec())).collect();
+    let outgoing = OutgoingResponse::new(Fields::from_list(&headers).expect("valid response headers"));
+    outgoing.set_status_code(*response.status()).expect("a valid status");
+    if let Err(e) = out.set_with_body(outgoing, response.into_body()).await {
+        eprintln!("could not send the response: {e:?}");
+    }
 }

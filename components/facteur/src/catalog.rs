@@ -1,0 +1,674 @@
+//! The command catalog (`config/commands.json`, schema `schemas/facteur-commands.schema.json`):
+//! each slash command's Discord definition and what it does. The same file drives
+//! registration with Discord, routing, `/help`, and the submission of workflows, so they
+//! cannot drift apart. It is compiled into the components that read it.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::discord::{Interaction, OptionValue, option_type};
+
+/// The catalog shipped in `config/commands.json`.
+pub const EMBEDDED: &str = include_str!("../../../config/commands.json");
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    #[serde(rename = "$schema", default, skip_serializing)]
+    _schema: Option<String>,
+    pub commands: Vec<Command>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Command {
+    pub name: String,
+    pub description: String,
+    /// The Spin component that serves it.
+    pub component: String,
+    #[serde(default)]
+    pub options: Vec<OptionSpec>,
+    #[serde(default)]
+    pub workflow: Option<WorkflowMapping>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptionKind {
+    String,
+    Integer,
+    Boolean,
+    Number,
+}
+
+impl OptionKind {
+    pub fn discord_type(self) -> u8 {
+        match self {
+            Self::String => option_type::STRING,
+            Self::Integer => option_type::INTEGER,
+            Self::Boolean => option_type::BOOLEAN,
+            Self::Number => option_type::NUMBER,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: OptionKind,
+    pub description: String,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub choices: Vec<ChoiceSpec>,
+    #[serde(default)]
+    pub autocomplete: bool,
+    #[serde(default)]
+    pub min_length: Option<usize>,
+    #[serde(default)]
+    pub max_length: Option<usize>,
+    #[serde(default)]
+    pub min_value: Option<f64>,
+    #[serde(default)]
+    pub max_value: Option<f64>,
+    /// facteur-side check (not sent to Discord): the value must match this regular expression.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// The workflow parameter it fills (default: the option's name).
+    #[serde(default)]
+    pub parameter: Option<String>,
+    /// Value used when the member leaves the option empty.
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChoiceSpec {
+    pub name: String,
+    pub value: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowMapping {
+    /// The WorkflowTemplate to submit, unless `template_option` names the option that picks it.
+    #[serde(default)]
+    pub template: Option<String>,
+    #[serde(default)]
+    pub template_option: Option<String>,
+    /// With `template_option`: the templates members may pick (absent: any the token may run).
+    #[serde(default)]
+    pub allowed_templates: Option<Vec<String>>,
+    /// Namespace (default: the `argo_namespace` variable).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Static parameters, passed before the options' parameters.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
+    /// The option holding free-form `key=value` pairs.
+    #[serde(default)]
+    pub parameters_option: Option<String>,
+    /// The boolean option that turns on Argo's server-side dry run.
+    #[serde(default)]
+    pub dry_run_option: Option<String>,
+    /// Replies only the invoking member sees.
+    #[serde(default)]
+    pub ephemeral: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CatalogError {
+    #[error("command catalog is not valid JSON for its schema: {0}")]
+    Shape(String),
+    #[error("command `{0}`: {1}")]
+    Command(String, String),
+}
+
+impl Catalog {
+    pub fn parse(json: &str) -> Result<Self, CatalogError> {
+        let catalog: Self = serde_json::from_str(json).map_err(|e| CatalogError::Shape(e.to_string()))?;
+        catalog.validate()?;
+        Ok(catalog)
+    }
+
+    /// Compiles every option pattern. Kept apart from [`Catalog::parse`] so that components
+    /// which never check options (the gateway, `/help`) do not carry a regex engine.
+    pub fn check_patterns(&self) -> Result<(), CatalogError> {
+        for command in &self.commands {
+            for option in &command.options {
+                if let Some(pattern) = &option.pattern
+                    && let Err(e) = regex_lite::Regex::new(pattern)
+                {
+                    return Err(CatalogError::Command(
+                        command.name.clone(),
+                        format!("option `{}`: invalid pattern: {e}", option.name),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The catalog compiled into this build.
+    pub fn embedded() -> Self {
+        Self::parse(EMBEDDED).expect("config/commands.json is validated by the library's tests")
+    }
+
+    pub fn command(&self, name: &str) -> Option<&Command> {
+        self.commands.iter().find(|c| c.name == name)
+    }
+
+    /// Discord's "bulk overwrite" body: every command's definition without facteur's fields.
+    pub fn discord_definitions(&self) -> serde_json::Value {
+        serde_json::Value::Array(self.commands.iter().map(Command::discord_definition).collect())
+    }
+
+    fn validate(&self) -> Result<(), CatalogError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for command in &self.commands {
+            let fail = |reason: String| Err(CatalogError::Command(command.name.clone(), reason));
+            if !seen.insert(&command.name) {
+                return fail("is declared twice".into());
+            }
+            if !is_name(&command.name) {
+                return fail("names are 1 to 32 lowercase letters, digits, `-` or `_`".into());
+            }
+            if !(1..=100).contains(&command.description.chars().count()) {
+                return fail("description must be 1 to 100 characters".into());
+            }
+            if !crate::routing::is_component_id(&command.component) {
+                return fail(format!("component `{}` is not a Spin component id", command.component));
+            }
+            if command.options.len() > 25 {
+                return fail("has more than 25 options".into());
+            }
+            let mut optional_seen = false;
+            for option in &command.options {
+                if !is_name(&option.name) {
+                    return fail(format!("option `{}`: invalid name", option.name));
+                }
+                if !(1..=100).contains(&option.description.chars().count()) {
+                    return fail(format!("option `{}`: description must be 1 to 100 characters", option.name));
+                }
+                if option.required && optional_seen {
+                    return fail(format!("option `{}`: required options must come first", option.name));
+                }
+                optional_seen |= !option.required;
+                if option.autocomplete && !option.choices.is_empty() {
+                    return fail(format!("option `{}`: autocomplete and choices exclude each other", option.name));
+                }
+                if option.choices.len() > 25 {
+                    return fail(format!("option `{}`: more than 25 choices", option.name));
+                }
+            }
+            if let Some(workflow) = &command.workflow {
+                let has_option =
+                    |name: &Option<String>| name.as_ref().is_none_or(|n| command.options.iter().any(|o| &o.name == n));
+                match (&workflow.template, &workflow.template_option) {
+                    (Some(_), None) | (None, Some(_)) => {}
+                    _ => return fail("workflow needs exactly one of `template` and `template_option`".into()),
+                }
+                for (what, option) in [
+                    ("template_option", &workflow.template_option),
+                    ("parameters_option", &workflow.parameters_option),
+                    ("dry_run_option", &workflow.dry_run_option),
+                ] {
+                    if !has_option(option) {
+                        return fail(format!("workflow `{what}` names no option of the command"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Command {
+    pub fn discord_definition(&self) -> serde_json::Value {
+        let options: Vec<serde_json::Value> = self
+            .options
+            .iter()
+            .map(|o| {
+                let mut def = serde_json::json!({
+                    "type": o.kind.discord_type(),
+                    "name": o.name,
+                    "description": o.description,
+                    "required": o.required,
+                });
+                let map = def.as_object_mut().expect("an object");
+                if !o.choices.is_empty() {
+                    map.insert(
+                        "choices".into(),
+                        serde_json::to_value(
+                            o.choices
+                                .iter()
+                                .map(|c| serde_json::json!({"name": c.name, "value": c.value}))
+                                .collect::<Vec<_>>(),
+                        )
+                        .expect("json"),
+                    );
+                }
+                if o.autocomplete {
+                    map.insert("autocomplete".into(), true.into());
+                }
+                for (key, value) in [("min_length", o.min_length), ("max_length", o.max_length)] {
+                    if let Some(v) = value {
+                        map.insert(key.into(), v.into());
+                    }
+                }
+                for (key, value) in [("min_value", o.min_value), ("max_value", o.max_value)] {
+                    if let Some(v) = value {
+                        map.insert(key.into(), v.into());
+                    }
+                }
+                def
+            })
+            .collect();
+        serde_json::json!({"name": self.name, "type": 1, "description": self.description, "options": options})
+    }
+}
+
+/// A validated workflow submission: what to run, with which parameters, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    pub template: String,
+    pub namespace: Option<String>,
+    pub parameters: Vec<(String, String)>,
+    pub dry_run: bool,
+    pub ephemeral: bool,
+}
+
+/// Why the member's input was refused; the message is shown to them as is.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{0}")]
+pub struct InvalidInput(pub String);
+
+impl Command {
+    /// Validates the interaction's options against the catalog and maps them to parameters:
+    /// static parameters first, then options in catalog order, then `key=value` pairs.
+    /// Empty optional values are dropped.
+    pub fn submission(&self, interaction: &Interaction) -> Result<Submission, InvalidInput> {
+        let workflow =
+            self.workflow.as_ref().ok_or_else(|| InvalidInput(format!("`/{}` does not run a workflow.", self.name)))?;
+        let given: BTreeMap<&str, &OptionValue> =
+            interaction.leaf_options().into_iter().filter_map(|o| o.value.map(|v| (o.name, v))).collect();
+        if let Some(unknown) = given.keys().find(|name| !self.options.iter().any(|o| &o.name == *name)) {
+            return Err(InvalidInput(format!("`/{}` has no option `{unknown}`.", self.name)));
+        }
+        let mut values: BTreeMap<&str, String> = BTreeMap::new();
+        for option in &self.options {
+            let value = match given.get(option.name.as_str()) {
+                Some(value) => Some(option.check(value)?),
+                None => None,
+            };
+            match value.filter(|v| !v.is_empty()).or_else(|| option.default.clone()) {
+                Some(v) => {
+                    values.insert(&option.name, v);
+                }
+                None if option.required => return Err(InvalidInput(format!("`{}` is required.", option.name))),
+                None => {}
+            }
+        }
+
+        let template = match (&workflow.template, &workflow.template_option) {
+            (Some(t), _) => t.clone(),
+            (None, Some(option)) => {
+                let t = values
+                    .get(option.as_str())
+                    .cloned()
+                    .ok_or_else(|| InvalidInput(format!("`{option}` is required.")))?;
+                if !is_kubernetes_name(&t) {
+                    return Err(InvalidInput(format!("`{t}` is not a valid WorkflowTemplate name.")));
+                }
+                if let Some(allowed) = &workflow.allowed_templates
+                    && !allowed.contains(&t)
+                {
+                    return Err(InvalidInput(format!(
+                        "`{t}` is not a template `/{}` may run. Allowed: {}.",
+                        self.name,
+                        list(allowed)
+                    )));
+                }
+                t
+            }
+            (None, None) => unreachable!("validated with the catalog"),
+        };
+        let dry_run =
+            workflow.dry_run_option.as_ref().is_some_and(|o| values.get(o.as_str()).is_some_and(|v| v == "true"));
+
+        let mut parameters: Vec<(String, String)> =
+            workflow.parameters.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let special = [&workflow.template_option, &workflow.parameters_option, &workflow.dry_run_option];
+        for option in &self.options {
+            if special.iter().any(|s| s.as_deref() == Some(&option.name)) {
+                continue;
+            }
+            if let Some(value) = values.get(option.name.as_str()) {
+                parameters.push((option.parameter.clone().unwrap_or_else(|| option.name.clone()), value.clone()));
+            }
+        }
+        if let Some(option) = &workflow.parameters_option
+            && let Some(pairs) = values.get(option.as_str())
+        {
+            for (key, value) in parse_pairs(pairs)? {
+                if parameters.iter().any(|(k, _)| *k == key) {
+                    return Err(InvalidInput(format!("parameter `{key}` is set twice.")));
+                }
+                parameters.push((key, value));
+            }
+        }
+        Ok(Submission {
+            template,
+            namespace: workflow.namespace.clone(),
+            parameters,
+            dry_run,
+            ephemeral: workflow.ephemeral,
+        })
+    }
+}
+
+impl OptionSpec {
+    /// Checks one value against its type, lengths, range, choices and pattern.
+    fn check(&self, value: &OptionValue) -> Result<String, InvalidInput> {
+        let name = &self.name;
+        let text = match (self.kind, value) {
+            (OptionKind::String, OptionValue::String(s)) => s.trim().to_owned(),
+            (OptionKind::Integer, OptionValue::Integer(i)) => i.to_string(),
+            (OptionKind::Number, OptionValue::Number(n)) => n.to_string(),
+            (OptionKind::Number, OptionValue::Integer(i)) => i.to_string(),
+            (OptionKind::Boolean, OptionValue::Boolean(b)) => b.to_string(),
+            _ => return Err(InvalidInput(format!("`{name}` must be a {}.", kind_name(self.kind)))),
+        };
+        let length = text.chars().count();
+        if let Some(min) = self.min_length
+            && length < min
+            && length > 0
+        {
+            return Err(InvalidInput(format!("`{name}` must be at least {min} characters.")));
+        }
+        if let Some(max) = self.max_length
+            && length > max
+        {
+            return Err(InvalidInput(format!("`{name}` must be at most {max} characters (got {length}).")));
+        }
+        if let Some(number) = value_number(value) {
+            if self.min_value.is_some_and(|min| number < min) || self.max_value.is_some_and(|max| number > max) {
+                return Err(InvalidInput(format!("`{name}` is out of range.")));
+            }
+        }
+        if !self.choices.is_empty() && !self.choices.iter().any(|c| c.value.to_string().trim_matches('"') == text) {
+            let names: Vec<String> = self.choices.iter().map(|c| c.name.clone()).collect();
+            return Err(InvalidInput(format!("`{name}` must be one of: {}.", list(&names))));
+        }
+        if let Some(pattern) = self.pattern.as_deref().filter(|_| !text.is_empty()) {
+            // An invalid pattern is a catalog error (`Catalog::check_patterns`); refuse safely.
+            let matches = regex_lite::Regex::new(pattern).is_ok_and(|re| re.is_match(&text));
+            if !matches {
+                return Err(InvalidInput(format!("`{name}` has an invalid format (expected `{pattern}`).")));
+            }
+        }
+        Ok(text)
+    }
+}
+
+fn value_number(value: &OptionValue) -> Option<f64> {
+    match value {
+        OptionValue::Integer(i) => Some(*i as f64),
+        OptionValue::Number(n) => Some(*n),
+        _ => None,
+    }
+}
+
+fn kind_name(kind: OptionKind) -> &'static str {
+    match kind {
+        OptionKind::String => "text",
+        OptionKind::Integer => "whole number",
+        OptionKind::Boolean => "true or false",
+        OptionKind::Number => "number",
+    }
+}
+
+fn list(items: &[String]) -> String {
+    items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// Parses `key=value key2="value with spaces"` pairs.
+pub fn parse_pairs(input: &str) -> Result<Vec<(String, String)>, InvalidInput> {
+    let mut pairs = Vec::new();
+    let mut chars = input.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        if chars.peek().is_none() {
+            return Ok(pairs);
+        }
+        let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && !c.is_whitespace())).collect();
+        if chars.next() != Some('=') {
+            return Err(InvalidInput(format!("`{key}` is not a `key=value` pair.")));
+        }
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+            return Err(InvalidInput(format!("`{key}` is not a valid parameter name.")));
+        }
+        let value = if chars.next_if_eq(&'"').is_some() {
+            let value: String = std::iter::from_fn(|| chars.next_if(|c| *c != '"')).collect();
+            if chars.next() != Some('"') {
+                return Err(InvalidInput(format!("the value of `{key}` has no closing quote.")));
+            }
+            value
+        } else {
+            std::iter::from_fn(|| chars.next_if(|c| !c.is_whitespace())).collect()
+        };
+        pairs.push((key, value));
+    }
+}
+
+/// DNS-1123 subdomain names, as Kubernetes requires for object names.
+pub fn is_kubernetes_name(name: &str) -> bool {
+    (1..=253).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
+}
+
+fn is_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn interaction(name: &str, options: serde_json::Value) -> Interaction {
+        serde_json::from_value(json!({
+            "id": "1", "application_id": "2", "type": 2, "token": "t",
+            "member": {"user": {"id": "3", "username": "u"}, "roles": []},
+            "data": {"name": name, "options": options}
+        }))
+        .unwrap()
+    }
+
+    fn string(name: &str, value: &str) -> serde_json::Value {
+        json!({"name": name, "type": 3, "value": value})
+    }
+
+    #[test]
+    fn embedded_catalog_is_valid_and_ships_the_documented_commands() {
+        let catalog = Catalog::embedded();
+        catalog.check_patterns().unwrap();
+        let names: Vec<&str> = catalog.commands.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["help", "plan", "implement", "review", "dispatch"]);
+        let required = |c: &str| -> Vec<String> {
+            catalog.command(c).unwrap().options.iter().filter(|o| o.required).map(|o| o.name.clone()).collect()
+        };
+        assert_eq!(required("plan"), ["objective"]);
+        assert_eq!(required("implement"), ["project", "branch"]);
+        assert_eq!(required("review"), ["project", "artifact"]);
+    }
+
+    #[test]
+    fn plan_maps_options_to_parameters_with_action_first() {
+        let catalog = Catalog::embedded();
+        let plan = catalog.command("plan").unwrap();
+        let s = plan
+            .submission(&interaction("plan", json!([string("objective", "Ship the bot"), string("project", "lab")])))
+            .unwrap();
+        assert_eq!(s.template, "facteur-dispatch");
+        assert_eq!(
+            s.parameters,
+            [
+                ("action".into(), "plan".into()),
+                ("objective".into(), "Ship the bot".into()),
+                ("project".into(), "lab".into())
+            ]
+        );
+        assert!(!s.dry_run);
+    }
+
+    #[test]
+    fn empty_optional_values_are_dropped_and_dry_run_is_read() {
+        let catalog = Catalog::embedded();
+        let plan = catalog.command("plan").unwrap();
+        let s = plan
+            .submission(&interaction(
+                "plan",
+                json!([string("objective", "x y z"), string("project", "  "), {"name": "dry_run", "type": 5, "value": true}]),
+            ))
+            .unwrap();
+        assert_eq!(s.parameters, [("action".into(), "plan".into()), ("objective".into(), "x y z".into())]);
+        assert!(s.dry_run);
+    }
+
+    #[test]
+    fn validation_errors_are_precise() {
+        let catalog = Catalog::embedded();
+        let check = |name: &str, options: serde_json::Value| {
+            catalog.command(name).unwrap().submission(&interaction(name, options)).unwrap_err().0
+        };
+        assert_eq!(check("plan", json!([])), "`objective` is required.");
+        assert_eq!(check("plan", json!([string("objective", "ab")])), "`objective` must be at least 3 characters.");
+        assert_eq!(
+            check("plan", json!([string("objective", &"x".repeat(1001))])),
+            "`objective` must be at most 1000 characters (got 1001)."
+        );
+        assert_eq!(
+            check("plan", json!([string("objective", "abc"), string("project", "a b")])),
+            "`project` has an invalid format (expected `^[A-Za-z0-9._/-]+$`)."
+        );
+        assert_eq!(
+            check("plan", json!([string("objective", "abc"), string("nope", "1")])),
+            "`/plan` has no option `nope`."
+        );
+        assert_eq!(check("plan", json!([{"name": "objective", "type": 4, "value": 3}])), "`objective` must be a text.");
+        assert_eq!(
+            check("review", json!([string("project", "p"), string("artifact", "a"), string("deadline", "next week")])),
+            "`deadline` has an invalid format (expected `^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)."
+        );
+    }
+
+    #[test]
+    fn dispatch_picks_the_template_and_parses_pairs() {
+        let catalog = Catalog::embedded();
+        let dispatch = catalog.command("dispatch").unwrap();
+        let s = dispatch
+            .submission(&interaction(
+                "dispatch",
+                json!([
+                    string("template", "facteur-dispatch"),
+                    string("parameters", r#"env=staging note="two words""#)
+                ]),
+            ))
+            .unwrap();
+        assert_eq!(s.template, "facteur-dispatch");
+        assert_eq!(
+            s.parameters,
+            [
+                ("action".into(), "dispatch".into()),
+                ("env".into(), "staging".into()),
+                ("note".into(), "two words".into())
+            ]
+        );
+        let denied =
+            dispatch.submission(&interaction("dispatch", json!([string("template", "delete-prod")]))).unwrap_err();
+        assert_eq!(denied.0, "`delete-prod` is not a template `/dispatch` may run. Allowed: `facteur-dispatch`.");
+        let invalid =
+            dispatch.submission(&interaction("dispatch", json!([string("template", "Bad_Name")]))).unwrap_err();
+        assert_eq!(invalid.0, "`Bad_Name` is not a valid WorkflowTemplate name.");
+        let twice = dispatch
+            .submission(&interaction(
+                "dispatch",
+                json!([string("template", "facteur-dispatch"), string("parameters", "action=x")]),
+            ))
+            .unwrap_err();
+        assert_eq!(twice.0, "parameter `action` is set twice.");
+    }
+
+    #[test]
+    fn pairs() {
+        assert_eq!(parse_pairs("  a=1   =2").unwrap_err().0, "`` is not a valid parameter name.");
+        assert_eq!(parse_pairs("a=1 b=").unwrap(), [("a".into(), "1".into()), ("b".into(), "".into())]);
+        assert_eq!(parse_pairs("a=\"x=y z\"").unwrap(), [("a".into(), "x=y z".into())]);
+        assert_eq!(parse_pairs("novalue").unwrap_err().0, "`novalue` is not a `key=value` pair.");
+        assert_eq!(parse_pairs("a=\"open").unwrap_err().0, "the value of `a` has no closing quote.");
+        assert_eq!(parse_pairs("b@d=1").unwrap_err().0, "`b@d` is not a valid parameter name.");
+        assert!(parse_pairs("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn catalog_errors_name_the_command() {
+        let bad = |json: serde_json::Value| Catalog::parse(&json.to_string()).unwrap_err().to_string();
+        let cmd = |extra: serde_json::Value| {
+            let mut c = json!({"name": "x", "description": "d", "component": "x"});
+            c.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            json!({"commands": [c]})
+        };
+        assert_eq!(bad(cmd(json!({"component": "X"}))), "command `x`: component `X` is not a Spin component id");
+        assert_eq!(
+            bad(cmd(
+                json!({"options": [{"name": "a", "type": "string", "description": "d"}, {"name": "b", "type": "string", "description": "d", "required": true}]})
+            )),
+            "command `x`: option `b`: required options must come first"
+        );
+        assert_eq!(
+            bad(cmd(json!({"workflow": {"template": "t", "template_option": "o"}}))),
+            "command `x`: workflow needs exactly one of `template` and `template_option`"
+        );
+        assert_eq!(
+            bad(cmd(json!({"workflow": {"template": "t", "dry_run_option": "dry"}}))),
+            "command `x`: workflow `dry_run_option` names no option of the command"
+        );
+        assert!(bad(json!({"commands": [], "extra": 1})).starts_with("command catalog is not valid JSON"));
+        let bad_pattern = Catalog::parse(
+            &cmd(json!({"options": [{"name": "a", "type": "string", "description": "d", "pattern": "^(x$"}]}))
+                .to_string(),
+        )
+        .unwrap();
+        assert!(
+            bad_pattern
+                .check_patterns()
+                .unwrap_err()
+                .to_string()
+                .starts_with("command `x`: option `a`: invalid pattern")
+        );
+    }
+
+    #[test]
+    fn discord_definitions_leave_out_facteur_fields() {
+        let defs = Catalog::embedded().discord_definitions();
+        let plan = &defs[1];
+        assert_eq!(plan["name"], "plan");
+        assert_eq!(plan["type"], 1);
+        assert_eq!(
+            plan["options"][0],
+            json!({"type": 3, "name": "objective", "description": "What the plan should achieve", "required": true, "min_length": 3, "max_length": 1000})
+        );
+        assert_eq!(plan["options"][2]["type"], 5);
+        assert!(plan.get("workflow").is_none() && plan.get("component").is_none());
+        assert_eq!(defs[4]["options"][0]["autocomplete"], true);
+    }
+}

@@ -1,0 +1,41 @@
+//! Discord's 429 answers: how long to wait before trying again.
+
+use std::time::Duration;
+
+/// Attempts at one request before giving up (the first one included).
+pub const MAX_ATTEMPTS: u32 = 4;
+/// Longest single wait facteur accepts; a longer `retry_after` means giving up now.
+pub const MAX_WAIT: Duration = Duration::from_secs(10);
+
+/// For a 429, the wait Discord asks for: `retry_after` (float seconds) from the JSON body,
+/// else the `Retry-After` header, else one second. `None` for any other status.
+pub fn retry_after(status: u16, header: Option<&str>, body: &[u8]) -> Option<Duration> {
+    if status != 429 {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct Body {
+        retry_after: f64,
+    }
+    let seconds = serde_json::from_slice::<Body>(body)
+        .map(|b| b.retry_after)
+        .ok()
+        .or_else(|| header.and_then(|h| h.trim().parse::<f64>().ok()))
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(1.0);
+    Some(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_retry_after() {
+        let body = br#"{"message": "You are being rate limited.", "retry_after": 0.25, "global": false}"#;
+        assert_eq!(retry_after(429, None, body), Some(Duration::from_millis(250)));
+        assert_eq!(retry_after(429, Some("2"), b""), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after(429, Some("soon"), b"nope"), Some(Duration::from_secs(1)));
+        assert_eq!(retry_after(200, Some("2"), body), None);
+    }
+}

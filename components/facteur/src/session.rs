@@ -1,0 +1,106 @@
+//! Session records kept in Spin key-value storage: which workflow an interaction started
+//! (for follow-ups and buttons) and each member's recent runs (for `/workflow status` and
+//! autocomplete). Key-value stores have no TTL, so expiry is stored and enforced on read.
+
+use serde::{Deserialize, Serialize};
+
+/// Interaction tokens are valid for 15 minutes.
+pub const TOKEN_TTL_SECS: u64 = 15 * 60;
+/// Recent runs kept per member.
+pub const MAX_RUNS: usize = 20;
+
+/// interaction → workflow, with what a follow-up needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InteractionSession {
+    pub workflow: String,
+    pub namespace: String,
+    pub command: String,
+    pub application_id: String,
+    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    pub expires_at: u64,
+}
+
+/// One of a member's recent runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Run {
+    pub workflow: String,
+    pub namespace: String,
+    pub command: String,
+    pub submitted_at: u64,
+    pub expires_at: u64,
+}
+
+pub fn interaction_key(interaction_id: &str) -> String {
+    format!("interaction:{interaction_id}")
+}
+
+pub fn runs_key(user_id: &str) -> String {
+    format!("runs:{user_id}")
+}
+
+/// Decodes a stored record, or `None` when it is absent, unreadable or expired at `now`.
+pub fn read_interaction(bytes: Option<&[u8]>, now: u64) -> Option<InteractionSession> {
+    let session: InteractionSession = serde_json::from_slice(bytes?).ok()?;
+    (session.expires_at > now).then_some(session)
+}
+
+/// Decodes a member's runs, newest first, without the expired ones.
+pub fn read_runs(bytes: Option<&[u8]>, now: u64) -> Vec<Run> {
+    let runs: Vec<Run> = bytes.and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
+    runs.into_iter().filter(|r| r.expires_at > now).collect()
+}
+
+/// Adds `run` in front (replacing an older record of the same workflow), keeping at most
+/// [`MAX_RUNS`] live runs.
+pub fn add_run(mut runs: Vec<Run>, run: Run, now: u64) -> Vec<Run> {
+    runs.retain(|r| r.expires_at > now && !(r.workflow == run.workflow && r.namespace == run.namespace));
+    runs.insert(0, run);
+    runs.truncate(MAX_RUNS);
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(name: &str, expires_at: u64) -> Run {
+        Run { workflow: name.into(), namespace: "argo".into(), command: "plan".into(), submitted_at: 0, expires_at }
+    }
+
+    #[test]
+    fn interaction_sessions_expire_on_read() {
+        let s = InteractionSession {
+            workflow: "plan-1".into(),
+            namespace: "argo".into(),
+            command: "plan".into(),
+            application_id: "2".into(),
+            token: "t".into(),
+            channel_id: None,
+            user_id: Some("3".into()),
+            expires_at: 1000,
+        };
+        let bytes = serde_json::to_vec(&s).unwrap();
+        assert_eq!(read_interaction(Some(&bytes), 999), Some(s));
+        assert_eq!(read_interaction(Some(&bytes), 1000), None);
+        assert_eq!(read_interaction(Some(b"garbage"), 0), None);
+        assert_eq!(read_interaction(None, 0), None);
+    }
+
+    #[test]
+    fn runs_are_newest_first_bounded_and_pruned() {
+        let mut runs = Vec::new();
+        for i in 0..25 {
+            runs = add_run(runs, run(&format!("r{i}"), 100), 10);
+        }
+        assert_eq!(runs.len(), MAX_RUNS);
+        assert_eq!(runs[0].workflow, "r24");
+        runs = add_run(runs, run("r20", 200), 10);
+        assert_eq!(runs.iter().filter(|r| r.workflow == "r20").count(), 1, "the same run is not listed twice");
+        let stored = serde_json::to_vec(&runs).unwrap();
+        assert_eq!(read_runs(Some(&stored), 150).iter().map(|r| r.workflow.as_str()).collect::<Vec<_>>(), ["r20"]);
+    }
+}

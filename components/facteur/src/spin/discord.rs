@@ -1,0 +1,55 @@
+//! Discord's webhook API for interaction follow-ups: editing the deferred `@original` message.
+
+use std::time::Duration;
+
+use spin_sdk::http::{Method, Request};
+
+use super::outbound::{SendFailure, send_within, sleep};
+use crate::config::DiscordSettings;
+use crate::discord::Message;
+use crate::discord::rate_limit::{MAX_ATTEMPTS, MAX_WAIT, retry_after};
+
+const USER_AGENT: &str =
+    concat!("DiscordBot (https://github.com/facteur-bot/facteur, ", env!("CARGO_PKG_VERSION"), ")");
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Replaces the interaction's original (deferred) response with `message`, honouring 429s.
+/// Errors never contain the interaction token.
+pub async fn edit_original(
+    settings: &DiscordSettings,
+    application_id: &str,
+    token: &str,
+    message: &Message,
+) -> Result<(), String> {
+    let url = format!("{}/api/v10/webhooks/{application_id}/{token}/messages/@original", settings.api_url);
+    let body = serde_json::to_vec(message).expect("messages always serialise");
+    for attempt in 1..=MAX_ATTEMPTS {
+        let request = Request::builder()
+            .method(Method::Patch)
+            .uri(&url)
+            .header("content-type", "application/json")
+            .header("user-agent", USER_AGENT)
+            .body(body.clone())
+            .build();
+        let response = send_within(request, TIMEOUT).await.map_err(|e| match e {
+            SendFailure::Timeout => "Discord did not answer in time".to_owned(),
+            SendFailure::Failed(e) => format!("Discord could not be reached: {e}"),
+        })?;
+        let status = *response.status();
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        let header = response.header("retry-after").and_then(|v| v.as_str());
+        match retry_after(status, header, response.body()) {
+            Some(wait) if wait <= MAX_WAIT && attempt < MAX_ATTEMPTS => sleep(wait).await,
+            Some(wait) => {
+                return Err(format!("rate limited by Discord after {attempt} attempts (retry_after {wait:?})"));
+            }
+            None => {
+                let text = String::from_utf8_lossy(response.body());
+                return Err(format!("Discord answered {status}: {}", crate::discord::truncate(&text, 200)));
+            }
+        }
+    }
+    unreachable!("the loop returns on its last attempt")
+}

@@ -1,0 +1,20 @@
+//! Sessions in the `default` key-value store (SQLite under `spin up`, Redis on the cluster).
+
+use spin_sdk::key_value::Store;
+
+use crate::session::{self, InteractionSession, Run};
+
+/// Records which workflow an interaction started and adds it to the member's recent runs.
+pub fn save_run(interaction_id: &str, session: &InteractionSession, run: Run, now: u64) -> Result<(), String> {
+    let store = Store::open_default().map_err(|e| format!("opening the key-value store: {e}"))?;
+    let json = serde_json::to_vec(session).expect("sessions always serialise");
+    store.set(&session::interaction_key(interaction_id), &json).map_err(|e| format!("saving the session: {e}"))?;
+    if let Some(user) = &session.user_id {
+        let key = session::runs_key(user);
+        let stored = store.get(&key).map_err(|e| format!("reading recent runs: {e}"))?;
+        let runs = session::add_run(session::read_runs(stored.as_deref(), now), run, now);
+        let json = serde_json::to_vec(&runs).expect("runs always serialise");
+        store.set(&key, &json).map_err(|e| format!("saving recent runs: {e}"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! A fake Argo Server: the REST contract of `specs/argo-swagger.json` for the calls facteur
+//! makes, with workflows kept in memory. Every request is checked against the official spec;
+//! a request that does not match gets a 400 and is listed in [`FakeArgo::violations`].
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Result;
+use serde_json::{Value, json};
+
+use super::openapi::OpenApi;
+use super::{FakeServer, Recorded, Reply};
+
+#[derive(Default)]
+struct State {
+    templates: BTreeSet<(String, String)>,
+    workflows: BTreeMap<(String, String), Value>,
+    /// Replies given instead of handling the next submits, in order.
+    submit_failures: VecDeque<Reply>,
+    token: Option<String>,
+    delay: Duration,
+    violations: Vec<String>,
+    created: u64,
+}
+
+pub struct FakeArgo {
+    pub server: FakeServer,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeArgo {
+    /// Starts a fake Argo Server that knows the WorkflowTemplates `templates` (namespace, name).
+    pub async fn start(templates: &[(&str, &str)]) -> Result<Self> {
+        let spec = Arc::new(OpenApi::argo()?);
+        let state = Arc::new(Mutex::new(State {
+            templates: templates.iter().map(|(ns, t)| (ns.to_string(), t.to_string())).collect(),
+            ..State::default()
+        }));
+        let shared = state.clone();
+        let server = FakeServer::start(move |request| {
+            let mut state = shared.lock().unwrap();
+            let reply = handle(&spec, &mut state, request);
+            reply.after(state.delay)
+        })
+        .await?;
+        Ok(Self { server, state })
+    }
+
+    pub fn origin(&self) -> String {
+        self.server.origin()
+    }
+
+    /// Requires `Authorization: Bearer <token>` from now on.
+    pub fn require_token(&self, token: &str) {
+        self.state.lock().unwrap().token = Some(token.to_owned());
+    }
+
+    /// The next submits are answered with these, in order (e.g. an Argo 500), instead of handled.
+    pub fn fail_next_submits(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.state.lock().unwrap().submit_failures.extend(replies);
+    }
+
+    /// Answers every request after `delay`.
+    pub fn delay(&self, delay: Duration) {
+        self.state.lock().unwrap().delay = delay;
+    }
+
+    /// Sets a stored workflow's status (phase, progress, …).
+    pub fn set_status(&self, namespace: &str, name: &str, status: Value) {
+        if let Some(wf) = self.state.lock().unwrap().workflows.get_mut(&(namespace.to_owned(), name.to_owned())) {
+            wf["status"] = status;
+        }
+    }
+
+    /// Workflows created (dry runs excluded).
+    pub fn workflows(&self) -> Vec<Value> {
+        self.state.lock().unwrap().workflows.values().cloned().collect()
+    }
+
+    /// Every request received.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.server.requests()
+    }
+
+    /// Submit requests received.
+    pub fn submits(&self) -> Vec<Value> {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/submit"))
+            .map(Recorded::json)
+            .collect()
+    }
+
+    /// Requests that did not match the OpenAPI spec.
+    pub fn violations(&self) -> Vec<String> {
+        self.state.lock().unwrap().violations.clone()
+    }
+}
+
+fn error(status: u16, code: u16, message: &str) -> Reply {
+    Reply::json(status, json!({"code": code, "message": message, "details": []}))
+}
+
+fn handle(spec: &OpenApi, state: &mut State, request: &Recorded) -> Reply {
+    if let Err(violation) = spec.check_request(&request.method, &request.path, &request.body) {
+        state.violations.push(violation.clone());
+        return error(400, 3, &format!("fake Argo: request does not match the OpenAPI spec: {violation}"));
+    }
+    if let Some(token) = &state.token
+        && request.header("authorization") != Some(&format!("Bearer {token}"))
+    {
+        return error(401, 16, "token not valid. see https://argo-workflows.readthedocs.io/en/latest/faq/");
+    }
+    let path = request.path.split('?').next().unwrap_or("");
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let reply = match (request.method.as_str(), segments.as_slice()) {
+        ("POST", ["api", "v1", "workflows", namespace, "submit"]) => {
+            if let Some(failure) = state.submit_failures.pop_front() {
+                return failure;
+            }
+            submit(state, namespace, &request.json())
+        }
+        ("GET", ["api", "v1", "workflows", namespace, name]) => {
+            match state.workflows.get(&(namespace.to_string(), name.to_string())) {
+                Some(wf) => Reply::json(200, wf.clone()),
+                None => error(404, 5, &format!("workflows.argoproj.io \"{name}\" not found")),
+            }
+        }
+        _ => error(501, 12, &format!("fake Argo does not implement {} {path}", request.method)),
+    };
+    if reply.status == 200
+        && let Err(violation) =
+            spec.check_response(&request.method, path, &serde_json::from_str(&reply.body).unwrap_or_default())
+    {
+        state.violations.push(format!("fake Argo's own response: {violation}"));
+    }
+    reply
+}
+
+fn submit(state: &mut State, namespace: &str, body: &Value) -> Reply {
+    if body["namespace"] != namespace {
+        return error(400, 3, "namespace in the body does not match the path");
+    }
+    let kind = body["resourceKind"].as_str().unwrap_or("");
+    if !matches!(kind, "WorkflowTemplate" | "workflowtemplate" | "workflowtemplates" | "wftmpl") {
+        return error(400, 3, &format!("Resource kind '{kind}' is not supported for submitting"));
+    }
+    let template = body["resourceName"].as_str().unwrap_or("");
+    if !state.templates.contains(&(namespace.to_owned(), template.to_owned())) {
+        return error(404, 5, &format!("workflowtemplates.argoproj.io \"{template}\" not found"));
+    }
+    let options = &body["submitOptions"];
+    let name = options["name"].as_str().unwrap_or("").to_owned();
+    if name.is_empty() {
+        return error(400, 3, "fake Argo: facteur always names its workflows");
+    }
+    if state.workflows.contains_key(&(namespace.to_owned(), name.clone())) {
+        return error(409, 6, &format!("workflows.argoproj.io \"{name}\" already exists"));
+    }
+    let mut parameters = Vec::new();
+    for parameter in options["parameters"].as_array().into_iter().flatten() {
+        let Some((key, value)) = parameter.as_str().and_then(|p| p.split_once('=')) else {
+            return error(400, 3, &format!("expected parameter of the form: NAME=VALUE. Received: {parameter}"));
+        };
+        parameters.push(json!({"name": key, "value": value}));
+    }
+    let split = |field: &str| -> Value {
+        let pairs = options[field]
+            .as_str()
+            .unwrap_or("")
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| p.split_once('='));
+        Value::Object(pairs.map(|(k, v)| (k.to_owned(), Value::String(v.to_owned()))).collect())
+    };
+    state.created += 1;
+    let mut spec = json!({"workflowTemplateRef": {"name": template}, "arguments": {"parameters": parameters}});
+    if let Some(sa) = options["serviceAccount"].as_str() {
+        spec["serviceAccountName"] = sa.into();
+    }
+    let workflow = json!({
+        "metadata": {
+            "name": name, "namespace": namespace, "uid": format!("00000000-0000-0000-0000-{:012}", state.created),
+            "creationTimestamp": "2026-11-27T00:00:00Z", "labels": split("labels"), "annotations": split("annotations"),
+        },
+        "spec": spec,
+        "status": {},
+    });
+    if options["serverDryRun"] != true {
+        state.workflows.insert((namespace.to_owned(), name), workflow.clone());
+    }
+    Reply::json(200, workflow)
+}

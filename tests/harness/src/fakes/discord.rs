@@ -1,0 +1,107 @@
+//! A fake Discord API for interaction follow-ups: `PATCH /api/v10/webhooks/{application}/
+//! {token}/messages/@original`, with Discord's requirements (JSON content type, a `DiscordBot`
+//! user agent, message limits) and scriptable rate limiting.
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::Result;
+use serde_json::{Value, json};
+
+use super::{FakeServer, Recorded, Reply};
+
+#[derive(Default)]
+struct State {
+    /// Answer the next requests with 429 and this `retry_after` (seconds).
+    rate_limits: Vec<f64>,
+}
+
+pub struct FakeDiscord {
+    pub server: FakeServer,
+    state: Arc<Mutex<State>>,
+}
+
+/// An edit of an interaction's original response, as received.
+#[derive(Debug, Clone)]
+pub struct Edit {
+    pub application_id: String,
+    pub token: String,
+    pub message: Value,
+}
+
+impl FakeDiscord {
+    pub async fn start() -> Result<Self> {
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        let server = FakeServer::start(move |request| handle(&mut shared.lock().unwrap(), request)).await?;
+        Ok(Self { server, state })
+    }
+
+    pub fn origin(&self) -> String {
+        self.server.origin()
+    }
+
+    /// The next `count` requests get 429 with `retry_after` seconds.
+    pub fn rate_limit_next(&self, count: usize, retry_after: f64) {
+        self.state.lock().unwrap().rate_limits.extend(std::iter::repeat_n(retry_after, count));
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.server.requests()
+    }
+
+    /// Successful edits of `@original`.
+    pub fn edits(&self) -> Vec<Edit> {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == "PATCH")
+            .filter_map(|r| {
+                let parts: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
+                match parts.as_slice() {
+                    ["api", "v10", "webhooks", app, token, "messages", "@original"] => {
+                        Some(Edit { application_id: app.to_string(), token: token.to_string(), message: r.json() })
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+}
+
+fn invalid(message: &str) -> Reply {
+    Reply::json(400, json!({"code": 50035, "message": format!("Invalid Form Body: {message}")}))
+}
+
+fn handle(state: &mut State, request: &Recorded) -> Reply {
+    if !state.rate_limits.is_empty() {
+        let retry_after = state.rate_limits.remove(0);
+        return Reply::json(
+            429,
+            json!({"message": "You are being rate limited.", "retry_after": retry_after, "global": false}),
+        )
+        .header("retry-after", &retry_after.ceil().to_string())
+        .header("x-ratelimit-scope", "user");
+    }
+    if !request.header("user-agent").is_some_and(|ua| ua.starts_with("DiscordBot ")) {
+        return Reply::json(403, json!({"code": 40333, "message": "internal network error"}));
+    }
+    if request.header("content-type") != Some("application/json") {
+        return invalid("content type must be application/json");
+    }
+    let parts: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
+    let ["api", "v10", "webhooks", _, _, "messages", "@original"] = parts.as_slice() else {
+        return Reply::json(404, json!({"code": 0, "message": "404: Not Found"}));
+    };
+    if request.method != "PATCH" {
+        return Reply::json(405, json!({"code": 0, "message": "405: Method Not Allowed"}));
+    }
+    let message = request.json();
+    if message["content"].as_str().is_some_and(|c| c.chars().count() > 2000) {
+        return invalid("content: Must be 2000 or fewer in length.");
+    }
+    if message["embeds"].as_array().is_some_and(|e| e.len() > 10) {
+        return invalid("embeds: Must be 10 or fewer in length.");
+    }
+    let mut answer = message.clone();
+    answer["id"] = "1300000000000000077".into();
+    Reply::json(200, answer)
+}

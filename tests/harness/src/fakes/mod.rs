@@ -1,0 +1,137 @@
+//! Stand-ins for the external services facteur talks to, on loopback: each speaks the real
+//! service's HTTP contract and records what it received, so tests assert exact calls.
+
+pub mod argo;
+pub mod discord;
+pub mod openapi;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Result;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+
+/// A request a [`FakeServer`] received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Recorded {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// What a fake answers.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// Wait this long before answering (to exceed a client's deadline).
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: serde_json::Value) -> Self {
+        Self { status, headers: Vec::new(), body: body.to_string(), delay: Duration::ZERO }
+    }
+
+    pub fn text(status: u16, body: impl Into<String>) -> Self {
+        Self { status, headers: Vec::new(), body: body.into(), delay: Duration::ZERO }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn after(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+type Respond = dyn Fn(&Recorded) -> Reply + Send + Sync;
+
+/// An HTTP server on `127.0.0.1:0` that answers with `respond` and records every request.
+/// It stops when dropped.
+pub struct FakeServer {
+    pub addr: SocketAddr,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeServer {
+    pub async fn start(respond: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let respond: Arc<Respond> = Arc::new(respond);
+        let recorded = requests.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (recorded, respond) = (recorded.clone(), respond.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                        let (recorded, respond) = (recorded.clone(), respond.clone());
+                        async move {
+                            let (parts, body) = request.into_parts();
+                            let request = Recorded {
+                                method: parts.method.to_string(),
+                                path: parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).to_owned(),
+                                headers: parts.headers,
+                                body: body.collect().await.map(|b| b.to_bytes()).unwrap_or_default(),
+                            };
+                            let reply = respond(&request);
+                            recorded.lock().unwrap().push(request);
+                            tokio::time::sleep(reply.delay).await;
+                            let mut response = http::Response::builder()
+                                .status(reply.status)
+                                .header("content-type", "application/json");
+                            for (name, value) in &reply.headers {
+                                response = response.header(name, value);
+                            }
+                            response.body(Full::new(Bytes::from(reply.body)))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self { addr, requests, task })
+    }
+
+    /// `http://127.0.0.1:<port>`, for variables such as `argo_server_url`.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

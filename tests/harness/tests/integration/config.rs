@@ -1,0 +1,53 @@
+//! The shipped configuration files validate against their JSON Schemas, and the schemas refuse
+//! what the components refuse.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+fn read(path: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(path);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn validator(schema: &str) -> jsonschema::Validator {
+    jsonschema::validator_for(&read(schema)).unwrap()
+}
+
+fn errors(validator: &jsonschema::Validator, document: &Value) -> Vec<String> {
+    validator.iter_errors(document).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+}
+
+#[test]
+fn the_command_catalog_matches_its_schema_and_the_library_agrees() {
+    let schema = validator("schemas/facteur-commands.schema.json");
+    let catalog = read("config/commands.json");
+    assert_eq!(errors(&schema, &catalog), Vec::<String>::new());
+    facteur::catalog::Catalog::parse(&catalog.to_string()).unwrap();
+
+    let mut bad = catalog.clone();
+    bad["commands"][1].as_object_mut().unwrap().remove("component");
+    assert!(!schema.is_valid(&bad));
+    assert!(facteur::catalog::Catalog::parse(&bad.to_string()).is_err());
+    let mut both = catalog.clone();
+    both["commands"][1]["workflow"]["template_option"] = json!("objective");
+    assert!(!schema.is_valid(&both), "template and template_option exclude each other");
+    assert!(facteur::catalog::Catalog::parse(&both.to_string()).is_err());
+}
+
+#[test]
+fn the_role_maps_match_the_schema_of_the_original() {
+    let schema = validator("schemas/facteur-discord-role-map.schema.json");
+    assert!(schema.is_valid(&read("config/role-map.example.json")));
+    assert!(schema.is_valid(&json!({})));
+    assert!(schema.is_valid(&json!({"dispatch": ["12345678901234567"], "workflow:cancel": ["12345678901234567890"]})));
+    for bad in [
+        json!({"plan": []}),
+        json!({"Plan": ["12345678901234567"]}),
+        json!({"plan": ["bot.plan"]}),
+        json!({"plan": ["12345678901234567", "12345678901234567"]}),
+    ] {
+        assert!(!schema.is_valid(&bad), "{bad}");
+        assert!(facteur::policy::RoleMap::parse(&bad.to_string()).is_err(), "{bad}");
+    }
+}

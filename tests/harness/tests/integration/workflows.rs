@@ -1,0 +1,344 @@
+//! /plan, /implement, /review and /dispatch end to end: the real gateway and workflow-command
+//! `.wasm`, a fake Argo Server checked against the official OpenAPI spec, a fake Discord API.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use facteur_harness::fakes::Reply;
+use facteur_harness::fakes::argo::FakeArgo;
+use facteur_harness::fakes::discord::FakeDiscord;
+use facteur_harness::support::{Signer, manifest_path};
+use facteur_harness::{App, AppBuilder, Response};
+use serde_json::{Value, json};
+
+const OPS: &str = "140000000000000001";
+const GUEST: &str = "140000000000000009";
+const USER: &str = "1200000000000000000";
+const GUILD: &str = "1100000000000000000";
+const CHANNEL: &str = "1110000000000000000";
+const APP_ID: &str = "1170000000000000000";
+const IDLE: Duration = Duration::from_secs(20);
+
+struct World {
+    app: App,
+    argo: FakeArgo,
+    discord: FakeDiscord,
+    signer: Signer,
+}
+
+async fn world(configure: impl FnOnce(AppBuilder) -> AppBuilder) -> World {
+    let argo = FakeArgo::start(&[("argo", "facteur-dispatch"), ("ci", "facteur-dispatch")]).await.unwrap();
+    let discord = FakeDiscord::start().await.unwrap();
+    let signer = Signer::default();
+    let builder = App::builder(manifest_path())
+        .variable("discord_public_key", signer.public_key_hex())
+        .variable(
+            "role_map",
+            json!({"plan": [OPS], "implement": [OPS], "review": [OPS], "dispatch": [OPS]}).to_string(),
+        )
+        .variable("argo_server_url", argo.origin())
+        .variable("argo_ui_url", "https://argo.example")
+        .variable("argo_timeout_secs", "2")
+        .variable("discord_api_url", discord.origin());
+    let app = configure(builder).load().await.unwrap();
+    World { app, argo, discord, signer }
+}
+
+/// A fresh interaction id (a snowflake), so each interaction names its own workflow.
+fn next_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1_190_000_000_000_000_001);
+    NEXT.fetch_add(1, Ordering::SeqCst).to_string()
+}
+
+fn slash(id: &str, name: &str, options: Value, roles: &[&str]) -> Vec<u8> {
+    json!({
+        "id": id, "application_id": APP_ID, "type": 2, "token": format!("token-{id}"), "version": 1,
+        "guild_id": GUILD, "channel_id": CHANNEL, "locale": "en-US",
+        "member": {"user": {"id": USER, "username": "ada", "global_name": "Ada"}, "roles": roles},
+        "data": {"id": "1400000000000000000", "name": name, "type": 1, "options": options}
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn opt(name: &str, value: impl Into<Value>) -> Value {
+    let value = value.into();
+    let kind = if value.is_boolean() { 5 } else { 3 };
+    json!({"name": name, "type": kind, "value": value})
+}
+
+impl World {
+    async fn send(&self, body: Vec<u8>) -> Response {
+        self.app.handle(self.signer.request(body)).await.unwrap()
+    }
+
+    /// Sends and waits for the work done after the response.
+    async fn run(&self, body: Vec<u8>) -> Response {
+        let response = self.send(body).await;
+        self.app.wait_idle(IDLE).await.unwrap();
+        response
+    }
+
+    fn edit_text(&self, index: usize) -> String {
+        let edits = self.discord.edits();
+        let message = &edits.get(index).unwrap_or_else(|| panic!("no edit #{index}; logs:\n{}", self.logs())).message;
+        format!("{} {}", message["content"].as_str().unwrap_or(""), message["embeds"])
+    }
+
+    fn logs(&self) -> String {
+        self.app.logs().into_iter().map(|l| format!("[{} {}] {}\n", l.component, l.stream, l.text)).collect()
+    }
+}
+
+fn ephemeral_text(response: &Response) -> String {
+    let body = response.json();
+    assert_eq!((body["type"].as_u64(), body["data"]["flags"].as_u64()), (Some(4), Some(64)), "{body}");
+    body["data"]["content"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn plan_submits_exactly_one_workflow_and_edits_the_reply() {
+    let w = world(|b| b).await;
+    let id = next_id();
+    let response =
+        w.run(slash(&id, "plan", json!([opt("objective", "Ship the bot"), opt("project", "lab")]), &[OPS])).await;
+    assert_eq!(response.json(), json!({"type": 5}), "a public deferred response");
+
+    let name = format!("plan-{id}");
+    assert_eq!(
+        w.argo.submits(),
+        [json!({
+            "namespace": "argo", "resourceKind": "WorkflowTemplate", "resourceName": "facteur-dispatch",
+            "submitOptions": {
+                "name": name,
+                "parameters": ["action=plan", "objective=Ship the bot", "project=lab"],
+                "labels": format!("facteur.dev/command=plan,facteur.dev/interaction-id={id},facteur.dev/user-id={USER},facteur.dev/guild-id={GUILD},facteur.dev/channel-id={CHANNEL}"),
+                "annotations": "facteur.dev/username=ada",
+            }
+        })]
+    );
+    assert!(w.argo.violations().is_empty(), "{:?}", w.argo.violations());
+    assert_eq!(w.argo.workflows().len(), 1);
+
+    let edits = w.discord.edits();
+    assert_eq!(edits.len(), 1, "{}", w.logs());
+    assert_eq!((edits[0].application_id.as_str(), edits[0].token.as_str()), (APP_ID, format!("token-{id}").as_str()));
+    let message = &edits[0].message;
+    assert_eq!(message["content"], format!("`/plan` started workflow `{name}` in `argo`."));
+    assert_eq!(message["embeds"][0]["url"], format!("https://argo.example/workflows/argo/{name}"));
+    assert_eq!(
+        message["embeds"][0]["fields"][3]["value"],
+        "```\naction=plan\nobjective=Ship the bot\nproject=lab\n```"
+    );
+    assert_eq!(message["allowed_mentions"], json!({"parse": []}));
+    let buttons = &message["components"][0]["components"];
+    assert_eq!(buttons[1]["custom_id"], format!("workflow:refresh:argo:{name}"));
+    assert_eq!(buttons[2]["custom_id"], format!("workflow:cancel:argo:{name}"));
+
+    // Sessions: interaction → workflow, and the member's recent runs.
+    let session: Value =
+        serde_json::from_slice(&w.app.kv_get("default", &format!("interaction:{id}")).await.unwrap()).unwrap();
+    assert_eq!((session["workflow"].as_str(), session["namespace"].as_str()), (Some(name.as_str()), Some("argo")));
+    let runs: Value = serde_json::from_slice(&w.app.kv_get("default", &format!("runs:{USER}")).await.unwrap()).unwrap();
+    assert_eq!(runs[0]["workflow"], name);
+
+    let audit = w.app.log_text("plan");
+    assert!(audit.contains(r#""audit":"allowed""#) && audit.contains(r#""audit":"submitted""#), "{audit}");
+    assert!(!audit.contains(&format!("token-{id}")), "the interaction token is never logged");
+}
+
+#[tokio::test]
+async fn the_acknowledgement_comes_before_argo_answers() {
+    let w = world(|b| b.variable("argo_timeout_secs", "10")).await;
+    w.argo.delay(Duration::from_secs(3));
+    let response = w.send(slash(&next_id(), "plan", json!([opt("objective", "Ship the bot")]), &[OPS])).await;
+    assert_eq!(response.json()["type"], 5);
+    assert!(w.discord.edits().is_empty(), "the deferred answer does not wait for Argo");
+    w.app.wait_idle(IDLE).await.unwrap();
+    assert_eq!(w.discord.edits().len(), 1);
+}
+
+#[tokio::test]
+async fn implement_review_and_dispatch_map_their_options() {
+    let w = world(|b| b).await;
+    let (a, b, c) = (next_id(), next_id(), next_id());
+    w.run(slash(
+        &a,
+        "implement",
+        json!([opt("project", "lab"), opt("branch", "feat/x"), opt("ticket", ""), opt("notes", "careful")]),
+        &[OPS],
+    ))
+    .await;
+    w.run(slash(
+        &b,
+        "review",
+        json!([opt("project", "lab"), opt("artifact", "PR 42"), opt("deadline", "2026-12-01")]),
+        &[OPS],
+    ))
+    .await;
+    w.run(slash(
+        &c,
+        "dispatch",
+        json!([opt("template", "facteur-dispatch"), opt("parameters", r#"env=staging note="two words""#)]),
+        &[OPS],
+    ))
+    .await;
+    let parameters: Vec<Value> = w.argo.submits().iter().map(|s| s["submitOptions"]["parameters"].clone()).collect();
+    assert_eq!(
+        parameters,
+        [
+            json!(["action=implement", "project=lab", "branch=feat/x", "notes=careful"]),
+            json!(["action=review", "project=lab", "artifact=PR 42", "deadline=2026-12-01"]),
+            json!(["action=dispatch", "env=staging", "note=two words"]),
+        ]
+    );
+    assert_eq!(w.argo.workflows().len(), 3);
+    assert_eq!(w.discord.edits().len(), 3);
+    assert!(w.argo.violations().is_empty(), "{:?}", w.argo.violations());
+}
+
+#[tokio::test]
+async fn a_denied_member_gets_an_ephemeral_denial_and_nothing_is_called() {
+    let w = world(|b| b).await;
+    let response = w.run(slash(&next_id(), "plan", json!([opt("objective", "Ship the bot")]), &[GUEST])).await;
+    assert_eq!(
+        ephemeral_text(&response),
+        "You do not have a role that may run `/plan`. Ask a server admin to grant one."
+    );
+    assert!(w.argo.requests().is_empty());
+    assert!(w.discord.requests().is_empty());
+    assert!(w.app.log_text("plan").contains(r#""audit":"denied""#));
+}
+
+#[tokio::test]
+async fn invalid_options_get_precise_ephemeral_errors_and_nothing_is_called() {
+    let w = world(|b| b).await;
+    for (options, expected) in [
+        (json!([]), "`/plan`: `objective` is required."),
+        (
+            json!([opt("objective", "ok!"), opt("project", "two words")]),
+            "`/plan`: `project` has an invalid format (expected `^[A-Za-z0-9._/-]+$`).",
+        ),
+        (
+            json!([opt("objective", "x".repeat(1001))]),
+            "`/plan`: `objective` must be at most 1000 characters (got 1001).",
+        ),
+    ] {
+        let response = w.run(slash(&next_id(), "plan", options, &[OPS])).await;
+        assert_eq!(ephemeral_text(&response), expected);
+    }
+    let response = w.run(slash(&next_id(), "dispatch", json!([opt("template", "delete-everything")]), &[OPS])).await;
+    assert_eq!(
+        ephemeral_text(&response),
+        "`/dispatch`: `delete-everything` is not a template `/dispatch` may run. Allowed: `facteur-dispatch`."
+    );
+    assert!(w.argo.requests().is_empty());
+    assert!(w.discord.requests().is_empty());
+    assert_eq!(w.app.log_text("plan").matches(r#""audit":"invalid""#).count(), 3);
+}
+
+#[tokio::test]
+async fn argo_failures_edit_the_message_with_a_clear_error() {
+    let w = world(|b| b.variable("argo_token", "s3cret-token")).await;
+    w.argo.require_token("s3cret-token");
+    w.argo.fail_next_submits([
+        Reply::json(500, json!({"code": 13, "message": "etcdserver: request timed out"})),
+        Reply::json(403, json!({"code": 7, "message": "workflows.argoproj.io is forbidden: User \"system:serviceaccount:argo:facteur\""})),
+    ]);
+    for _ in 0..2 {
+        w.run(slash(&next_id(), "plan", json!([opt("objective", "Ship the bot")]), &[OPS])).await;
+    }
+    w.argo.delay(Duration::from_secs(4));
+    w.run(slash(&next_id(), "plan", json!([opt("objective", "Ship the bot")]), &[OPS])).await;
+
+    assert!(
+        w.edit_text(0).contains("Argo had an internal error (500). Please try again in a moment."),
+        "{}",
+        w.edit_text(0)
+    );
+    assert!(
+        w.edit_text(1).contains("facteur is not allowed to run `facteur-dispatch` in namespace `argo` (403)"),
+        "{}",
+        w.edit_text(1)
+    );
+    assert!(w.edit_text(2).contains("Argo did not answer in time"), "{}", w.edit_text(2));
+    for i in 0..3 {
+        assert!(w.edit_text(i).starts_with("`/plan` could not start its workflow."));
+        assert!(
+            !w.edit_text(i).contains("s3cret-token") && !w.edit_text(i).contains("etcdserver"),
+            "no token, no internals"
+        );
+    }
+    let logs = w.logs();
+    assert_eq!(logs.matches(r#""audit":"failed""#).count(), 3, "{logs}");
+    assert!(!logs.contains("s3cret-token"), "the Argo token is never logged");
+    assert!(w.argo.requests().iter().all(|r| r.header("authorization") == Some("Bearer s3cret-token")));
+}
+
+#[tokio::test]
+async fn argo_unreachable_or_rejecting_credentials() {
+    let unreachable = world(|b| b.variable("argo_server_url", "http://127.0.0.1:9")).await;
+    unreachable.run(slash(&next_id(), "plan", json!([opt("objective", "Ship the bot")]), &[OPS])).await;
+    assert!(unreachable.edit_text(0).contains("Argo cannot be reached right now"), "{}", unreachable.edit_text(0));
+
+    let wrong_token = world(|b| b.variable("argo_token", "old")).await;
+    wrong_token.argo.require_token("new");
+    wrong_token.run(slash(&next_id(), "plan", json!([opt("objective", "Ship the bot")]), &[OPS])).await;
+    assert!(wrong_token.edit_text(0).contains("renew facteur's Argo token"), "{}", wrong_token.edit_text(0));
+}
+
+#[tokio::test]
+async fn the_same_interaction_delivered_twice_starts_one_workflow() {
+    let w = world(|b| b).await;
+    let body = slash(&next_id(), "plan", json!([opt("objective", "Ship the bot")]), &[OPS]);
+    w.run(body.clone()).await;
+    w.run(body).await;
+    assert_eq!(w.argo.workflows().len(), 1, "one workflow");
+    assert_eq!(w.argo.submits().len(), 2, "the second submit is refused with 409…");
+    assert_eq!(w.argo.requests().iter().filter(|r| r.method == "GET").count(), 1, "…and the existing run is fetched");
+    assert!(w.edit_text(1).contains("already started workflow"), "{}", w.edit_text(1));
+    assert!(w.app.log_text("plan").contains(r#""existing":true"#));
+}
+
+#[tokio::test]
+async fn discord_rate_limits_are_honoured() {
+    let w = world(|b| b).await;
+    w.discord.rate_limit_next(2, 0.05);
+    w.run(slash(&next_id(), "plan", json!([opt("objective", "Ship the bot")]), &[OPS])).await;
+    let patches = w.discord.requests().into_iter().filter(|r| r.method == "PATCH").count();
+    assert_eq!(patches, 3, "two 429s, then the edit that succeeds");
+    assert!(w.edit_text(2).contains("started workflow"));
+    assert_eq!(w.argo.workflows().len(), 1);
+}
+
+#[tokio::test]
+async fn discord_rate_limits_that_never_end_are_given_up_with_a_log_line() {
+    let w = world(|b| b).await;
+    w.discord.rate_limit_next(10, 0.01);
+    w.run(slash(&next_id(), "plan", json!([opt("objective", "Ship the bot")]), &[OPS])).await;
+    assert_eq!(w.discord.requests().len(), 4, "bounded attempts");
+    assert!(w.app.log_text("plan").contains("could not edit the reply"), "{}", w.logs());
+}
+
+#[tokio::test]
+async fn dry_run_asks_argo_for_a_server_dry_run() {
+    let w = world(|b| b).await;
+    w.run(slash(&next_id(), "plan", json!([opt("objective", "Ship the bot"), opt("dry_run", true)]), &[OPS])).await;
+    let submit = &w.argo.submits()[0];
+    assert_eq!(submit["submitOptions"]["serverDryRun"], true);
+    assert!(!submit["submitOptions"]["parameters"].to_string().contains("dry_run"));
+    assert!(w.argo.workflows().is_empty(), "nothing was created");
+    assert!(w.edit_text(0).starts_with("Dry run of `/plan`: Argo accepted `facteur-dispatch`"), "{}", w.edit_text(0));
+    assert!(w.discord.edits()[0].message["components"].as_array().unwrap().is_empty(), "no buttons for a dry run");
+}
+
+#[tokio::test]
+async fn a_missing_template_is_named() {
+    let w = world(|b| b.variable("argo_namespace", "empty")).await;
+    w.run(slash(&next_id(), "plan", json!([opt("objective", "Ship the bot")]), &[OPS])).await;
+    assert!(
+        w.edit_text(0).contains("WorkflowTemplate `facteur-dispatch` was not found in namespace `empty`."),
+        "{}",
+        w.edit_text(0)
+    );
+}
