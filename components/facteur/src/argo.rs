@@ -20,6 +20,7 @@ pub mod label {
 /// An HTTP request for the Argo Server, ready to send.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArgoRequest {
+    /// `GET`, `POST` or `PUT`.
     pub method: &'static str,
     /// Path and query, appended to the server URL.
     pub path: String,
@@ -72,6 +73,65 @@ pub fn submit(spec: &SubmitSpec) -> ArgoRequest {
 /// `GET /api/v1/workflows/{namespace}/{name}`.
 pub fn get(namespace: &str, name: &str) -> ArgoRequest {
     ArgoRequest { method: "GET", path: format!("/api/v1/workflows/{namespace}/{name}"), body: None }
+}
+
+/// `PUT …/{name}/stop`: stops the run; its exit handlers still run.
+pub fn stop(namespace: &str, name: &str, message: &str) -> ArgoRequest {
+    action(namespace, name, "stop", json!({"namespace": namespace, "name": name, "message": message}))
+}
+
+/// `PUT …/{name}/terminate`: ends the run at once, without exit handlers.
+pub fn terminate(namespace: &str, name: &str) -> ArgoRequest {
+    action(namespace, name, "terminate", json!({"namespace": namespace, "name": name}))
+}
+
+/// `PUT …/{name}/retry`: reruns the failed steps in the same workflow.
+pub fn retry(namespace: &str, name: &str) -> ArgoRequest {
+    action(namespace, name, "retry", json!({"namespace": namespace, "name": name}))
+}
+
+fn action(namespace: &str, name: &str, verb: &str, body: serde_json::Value) -> ArgoRequest {
+    ArgoRequest { method: "PUT", path: format!("/api/v1/workflows/{namespace}/{name}/{verb}"), body: Some(body) }
+}
+
+/// `GET /api/v1/workflows/{namespace}` of the workflows matching a label selector, optionally
+/// only those whose name starts with `prefix`.
+pub fn list(namespace: &str, label_selector: &str, prefix: Option<&str>, limit: u32) -> ArgoRequest {
+    let mut query =
+        vec![("listOptions.labelSelector", label_selector.to_owned()), ("listOptions.limit", limit.to_string())];
+    if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
+        query.push(("nameFilter", "Prefix".to_owned()));
+        query.push(("listOptions.fieldSelector", format!("metadata.name={prefix}")));
+    }
+    ArgoRequest { method: "GET", path: format!("/api/v1/workflows/{namespace}?{}", encode(&query)), body: None }
+}
+
+/// `GET /api/v1/workflow-templates/{namespace}` whose names contain `pattern`.
+pub fn templates(namespace: &str, pattern: &str) -> ArgoRequest {
+    ArgoRequest {
+        method: "GET",
+        path: format!("/api/v1/workflow-templates/{namespace}?{}", encode(&[("namePattern", pattern.to_owned())])),
+        body: None,
+    }
+}
+
+/// `GET …/{name}/log`: the last `tail` lines of the main containers (no follow: a request-scoped
+/// component cannot hold a stream open).
+pub fn logs(namespace: &str, name: &str, tail: u32) -> ArgoRequest {
+    let query = [("logOptions.container", "main".to_owned()), ("logOptions.tailLines", tail.to_string())];
+    ArgoRequest {
+        method: "GET",
+        path: format!("/api/v1/workflows/{namespace}/{name}/log?{}", encode(&query)),
+        body: None,
+    }
+}
+
+fn encode(pairs: &[(&str, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// The `Authorization` header for a token given with or without its `Bearer ` prefix
@@ -169,6 +229,20 @@ pub struct Status {
     pub finished_at: Option<String>,
     #[serde(default)]
     pub message: Option<String>,
+    #[serde(default)]
+    pub nodes: std::collections::BTreeMap<String, Node>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Node {
+    #[serde(default, rename = "displayName")]
+    pub display_name: String,
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub phase: String,
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 impl Workflow {
@@ -176,6 +250,100 @@ impl Workflow {
     pub fn phase(&self) -> &str {
         self.status.phase.as_deref().filter(|p| !p.is_empty()).unwrap_or("Pending")
     }
+
+    /// Succeeded, Failed or Error: the run is over.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.phase(), "Succeeded" | "Failed" | "Error")
+    }
+
+    /// Why the run failed: the first failed pod's message (its step named), else the
+    /// workflow's own message.
+    pub fn failure(&self) -> Option<String> {
+        let failed = |n: &&Node| {
+            matches!(n.phase.as_str(), "Failed" | "Error") && n.message.as_deref().is_some_and(|m| !m.is_empty())
+        };
+        let node = self
+            .status
+            .nodes
+            .values()
+            .filter(failed)
+            .find(|n| n.kind == "Pod")
+            .or_else(|| self.status.nodes.values().find(failed));
+        match node {
+            Some(n) => Some(format!("{}: {}", n.display_name, n.message.as_deref().unwrap_or_default())),
+            None => self.status.message.clone().filter(|m| !m.is_empty()),
+        }
+    }
+
+    /// Seconds from start to finish (or to `now` while running).
+    pub fn duration_secs(&self, now: u64) -> Option<u64> {
+        let started = self.status.started_at.as_deref().and_then(unix_seconds)?;
+        let ended = self.status.finished_at.as_deref().and_then(unix_seconds).unwrap_or(now);
+        Some(ended.saturating_sub(started))
+    }
+
+    /// The Discord user who started it (facteur's label).
+    pub fn owner(&self) -> Option<&str> {
+        self.metadata.labels.get(label::USER).map(String::as_str)
+    }
+}
+
+/// Seconds since the Unix epoch of a Kubernetes timestamp (`2026-11-27T08:15:00Z`, UTC).
+pub fn unix_seconds(timestamp: &str) -> Option<u64> {
+    let (date, time) = timestamp.strip_suffix('Z')?.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.split(':').map(|p| p.split('.').next().and_then(|p| p.parse::<i64>().ok()));
+    let (h, min, sec) = (t.next()??, t.next()??, t.next()??);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + h * 3600 + min * 60 + sec).ok()
+}
+
+/// Parses a `WorkflowList`; `items` is `null` when nothing matches.
+pub fn parse_list(status: u16, body: &[u8]) -> Result<Vec<Workflow>, ArgoError> {
+    #[derive(Deserialize)]
+    struct List {
+        #[serde(default)]
+        items: Option<Vec<Workflow>>,
+    }
+    match status {
+        200..=299 => serde_json::from_slice::<List>(body)
+            .map(|l| l.items.unwrap_or_default())
+            .map_err(|e| ArgoError::Rejected { status, message: format!("unexpected response from Argo: {e}") }),
+        _ => parse_workflow(status, body).map(|_| Vec::new()),
+    }
+}
+
+/// Names from a `WorkflowTemplateList`.
+pub fn parse_template_names(status: u16, body: &[u8]) -> Result<Vec<String>, ArgoError> {
+    parse_list(status, body).map(|items| items.into_iter().map(|t| t.metadata.name).collect())
+}
+
+/// The lines of a log stream: one JSON object per line, `{"result": {"content": …}}` or
+/// `{"error": …}` (grpc-gateway's streaming form).
+pub fn parse_logs(status: u16, body: &[u8]) -> Result<Vec<String>, ArgoError> {
+    if !(200..=299).contains(&status) {
+        return parse_workflow(status, body).map(|_| Vec::new());
+    }
+    let mut lines = Vec::new();
+    for line in body.split(|b| *b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)) {
+        let entry: serde_json::Value = serde_json::from_slice(line).unwrap_or_default();
+        if let Some(content) = entry["result"]["content"].as_str() {
+            lines.extend(content.lines().map(str::to_owned));
+        } else if let Some(message) = entry["error"]["message"].as_str() {
+            return Err(ArgoError::Rejected { status: 500, message: message.to_owned() });
+        }
+    }
+    Ok(lines)
 }
 
 /// A failed Argo call, as the member may see it: no token, no internals.
@@ -233,6 +401,21 @@ impl ArgoError {
                 s if *s >= 500 => format!("Argo had an internal error ({s}). Please try again in a moment."),
                 s => format!("Argo refused the request ({s})."),
             },
+        }
+    }
+
+    /// What the member reads when an operation on the run `name` in `namespace` failed.
+    pub fn explain_run(&self, name: &str, namespace: &str) -> String {
+        match self {
+            Self::Rejected { status: 404, .. } => {
+                format!("Workflow `{name}` was not found in namespace `{namespace}`.")
+            }
+            Self::Rejected { status: 403, .. } => {
+                format!(
+                    "facteur is not allowed to do that with `{name}` in namespace `{namespace}` (403). An admin needs to grant it in Argo's RBAC."
+                )
+            }
+            other => other.explain(name, namespace),
         }
     }
 
@@ -374,6 +557,60 @@ mod tests {
                 .explain("t", "ns"),
             "Argo refused the workflow: spec.arguments.foo not supplied"
         );
+    }
+
+    #[test]
+    fn operation_requests() {
+        assert_eq!(stop("argo", "plan-1", "by ada").path, "/api/v1/workflows/argo/plan-1/stop");
+        assert_eq!(
+            stop("argo", "plan-1", "by ada").body.unwrap(),
+            json!({"namespace": "argo", "name": "plan-1", "message": "by ada"})
+        );
+        assert_eq!(
+            (terminate("argo", "p").method, retry("argo", "p").path.as_str()),
+            ("PUT", "/api/v1/workflows/argo/p/retry")
+        );
+        assert_eq!(
+            list("argo", "facteur.dev/user-id=12", Some("plan-"), 25).path,
+            "/api/v1/workflows/argo?listOptions.labelSelector=facteur.dev%2Fuser-id%3D12&listOptions.limit=25&nameFilter=Prefix&listOptions.fieldSelector=metadata.name%3Dplan-"
+        );
+        assert_eq!(templates("argo", "fac").path, "/api/v1/workflow-templates/argo?namePattern=fac");
+        assert_eq!(
+            logs("argo", "p", 50).path,
+            "/api/v1/workflows/argo/p/log?logOptions.container=main&logOptions.tailLines=50"
+        );
+    }
+
+    #[test]
+    fn lists_logs_and_failures() {
+        assert_eq!(parse_list(200, br#"{"metadata":{},"items":null}"#).unwrap(), vec![]);
+        let items = parse_list(200, br#"{"items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]}"#).unwrap();
+        assert_eq!(items.iter().map(|w| w.metadata.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        let stream = b"{\"result\":{\"content\":\"one\",\"podName\":\"p\"}}\n{\"result\":{\"content\":\"two\\nthree\",\"podName\":\"p\"}}\n";
+        assert_eq!(parse_logs(200, stream).unwrap(), ["one", "two", "three"]);
+        assert!(parse_logs(200, br#"{"error":{"grpc_code":5,"message":"pod not found"}}"#).is_err());
+
+        let failed: Workflow = serde_json::from_value(json!({
+            "metadata": {"name": "plan-1", "labels": {"facteur.dev/user-id": "12"}},
+            "status": {"phase": "Failed", "startedAt": "2026-11-27T08:00:00Z", "finishedAt": "2026-11-27T08:02:05Z",
+                       "message": "child failed", "nodes": {
+                           "plan-1": {"displayName": "plan-1", "type": "Steps", "phase": "Failed", "message": "child failed"},
+                           "plan-1-2": {"displayName": "build", "type": "Pod", "phase": "Failed", "message": "exit code 2"}}}
+        }))
+        .unwrap();
+        assert_eq!(failed.failure().as_deref(), Some("build: exit code 2"));
+        assert_eq!(failed.duration_secs(0), Some(125));
+        assert!(failed.is_finished());
+        assert_eq!(failed.owner(), Some("12"));
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_seconds("2026-11-27T08:15:30Z"), Some(1_795_767_330));
+        assert_eq!(unix_seconds("2024-02-29T12:00:00.5Z"), Some(1_709_208_000));
+        assert_eq!(unix_seconds("2026-13-01T00:00:00Z"), None);
+        assert_eq!(unix_seconds("yesterday"), None);
     }
 
     #[test]

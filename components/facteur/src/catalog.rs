@@ -30,8 +30,20 @@ pub struct Command {
     pub component: String,
     #[serde(default)]
     pub options: Vec<OptionSpec>,
+    /// Subcommands (`/workflow status`); a command has options or subcommands, not both.
+    #[serde(default)]
+    pub subcommands: Vec<Subcommand>,
     #[serde(default)]
     pub workflow: Option<WorkflowMapping>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subcommand {
+    pub name: String,
+    pub description: String,
+    #[serde(default)]
+    pub options: Vec<OptionSpec>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -140,7 +152,7 @@ impl Catalog {
     /// which never check options (the gateway, `/help`) do not carry a regex engine.
     pub fn check_patterns(&self) -> Result<(), CatalogError> {
         for command in &self.commands {
-            for option in &command.options {
+            for option in command.options.iter().chain(command.subcommands.iter().flat_map(|s| &s.options)) {
                 if let Some(pattern) = &option.pattern
                     && let Err(e) = regex_lite::Regex::new(pattern)
                 {
@@ -184,26 +196,21 @@ impl Catalog {
             if !crate::routing::is_component_id(&command.component) {
                 return fail(format!("component `{}` is not a Spin component id", command.component));
             }
-            if command.options.len() > 25 {
-                return fail("has more than 25 options".into());
+            if let Err(reason) = validate_options(&command.options) {
+                return fail(reason);
             }
-            let mut optional_seen = false;
-            for option in &command.options {
-                if !is_name(&option.name) {
-                    return fail(format!("option `{}`: invalid name", option.name));
+            if !command.subcommands.is_empty() && (!command.options.is_empty() || command.workflow.is_some()) {
+                return fail("a command with subcommands has no options or workflow of its own".into());
+            }
+            if command.subcommands.len() > 25 {
+                return fail("has more than 25 subcommands".into());
+            }
+            for sub in &command.subcommands {
+                if !is_name(&sub.name) || !(1..=100).contains(&sub.description.chars().count()) {
+                    return fail(format!("subcommand `{}`: invalid name or description", sub.name));
                 }
-                if !(1..=100).contains(&option.description.chars().count()) {
-                    return fail(format!("option `{}`: description must be 1 to 100 characters", option.name));
-                }
-                if option.required && optional_seen {
-                    return fail(format!("option `{}`: required options must come first", option.name));
-                }
-                optional_seen |= !option.required;
-                if option.autocomplete && !option.choices.is_empty() {
-                    return fail(format!("option `{}`: autocomplete and choices exclude each other", option.name));
-                }
-                if option.choices.len() > 25 {
-                    return fail(format!("option `{}`: more than 25 choices", option.name));
+                if let Err(reason) = validate_options(&sub.options) {
+                    return fail(format!("subcommand `{}`: {reason}", sub.name));
                 }
             }
             if let Some(workflow) = &command.workflow {
@@ -228,48 +235,131 @@ impl Catalog {
     }
 }
 
+fn validate_options(options: &[OptionSpec]) -> Result<(), String> {
+    if options.len() > 25 {
+        return Err("has more than 25 options".into());
+    }
+    let mut optional_seen = false;
+    for option in options {
+        if !is_name(&option.name) {
+            return Err(format!("option `{}`: invalid name", option.name));
+        }
+        if !(1..=100).contains(&option.description.chars().count()) {
+            return Err(format!("option `{}`: description must be 1 to 100 characters", option.name));
+        }
+        if option.required && optional_seen {
+            return Err(format!("option `{}`: required options must come first", option.name));
+        }
+        optional_seen |= !option.required;
+        if option.autocomplete && !option.choices.is_empty() {
+            return Err(format!("option `{}`: autocomplete and choices exclude each other", option.name));
+        }
+        if option.choices.len() > 25 {
+            return Err(format!("option `{}`: more than 25 choices", option.name));
+        }
+    }
+    Ok(())
+}
+
+fn option_definitions(options: &[OptionSpec]) -> Vec<serde_json::Value> {
+    options
+        .iter()
+        .map(|o| {
+            let mut def = serde_json::json!({
+                "type": o.kind.discord_type(),
+                "name": o.name,
+                "description": o.description,
+                "required": o.required,
+            });
+            let map = def.as_object_mut().expect("an object");
+            if !o.choices.is_empty() {
+                map.insert(
+                    "choices".into(),
+                    serde_json::to_value(
+                        o.choices
+                            .iter()
+                            .map(|c| serde_json::json!({"name": c.name, "value": c.value}))
+                            .collect::<Vec<_>>(),
+                    )
+                    .expect("json"),
+                );
+            }
+            if o.autocomplete {
+                map.insert("autocomplete".into(), true.into());
+            }
+            for (key, value) in [("min_length", o.min_length), ("max_length", o.max_length)] {
+                if let Some(v) = value {
+                    map.insert(key.into(), v.into());
+                }
+            }
+            for (key, value) in [("min_value", o.min_value), ("max_value", o.max_value)] {
+                if let Some(v) = value {
+                    map.insert(key.into(), v.into());
+                }
+            }
+            def
+        })
+        .collect()
+}
+
 impl Command {
     pub fn discord_definition(&self) -> serde_json::Value {
-        let options: Vec<serde_json::Value> = self
-            .options
-            .iter()
-            .map(|o| {
-                let mut def = serde_json::json!({
-                    "type": o.kind.discord_type(),
-                    "name": o.name,
-                    "description": o.description,
-                    "required": o.required,
-                });
-                let map = def.as_object_mut().expect("an object");
-                if !o.choices.is_empty() {
-                    map.insert(
-                        "choices".into(),
-                        serde_json::to_value(
-                            o.choices
-                                .iter()
-                                .map(|c| serde_json::json!({"name": c.name, "value": c.value}))
-                                .collect::<Vec<_>>(),
-                        )
-                        .expect("json"),
-                    );
-                }
-                if o.autocomplete {
-                    map.insert("autocomplete".into(), true.into());
-                }
-                for (key, value) in [("min_length", o.min_length), ("max_length", o.max_length)] {
-                    if let Some(v) = value {
-                        map.insert(key.into(), v.into());
-                    }
-                }
-                for (key, value) in [("min_value", o.min_value), ("max_value", o.max_value)] {
-                    if let Some(v) = value {
-                        map.insert(key.into(), v.into());
-                    }
-                }
-                def
-            })
-            .collect();
+        let options = if self.subcommands.is_empty() {
+            option_definitions(&self.options)
+        } else {
+            self.subcommands
+                .iter()
+                .map(|sub| {
+                    serde_json::json!({
+                        "type": option_type::SUB_COMMAND, "name": sub.name, "description": sub.description,
+                        "options": option_definitions(&sub.options),
+                    })
+                })
+                .collect()
+        };
         serde_json::json!({"name": self.name, "type": 1, "description": self.description, "options": options})
+    }
+
+    /// Role map keys of the command's actions: `workflow:status`, … (none without subcommands).
+    pub fn action_keys(&self) -> impl Iterator<Item = String> + '_ {
+        self.subcommands.iter().map(|sub| format!("{}:{}", self.name, sub.name))
+    }
+
+    /// The options of the invoked subcommand (or of the command), validated; empty optional
+    /// values are dropped and defaults applied.
+    pub fn values(&self, interaction: &Interaction) -> Result<BTreeMap<String, String>, InvalidInput> {
+        let specs = if self.subcommands.is_empty() {
+            &self.options
+        } else {
+            let path = interaction.subcommand_path();
+            let name = path.first().ok_or_else(|| InvalidInput(format!("`/{}` needs a subcommand.", self.name)))?;
+            &self
+                .subcommands
+                .iter()
+                .find(|s| s.name == *name)
+                .ok_or_else(|| InvalidInput(format!("`/{}` has no subcommand `{name}`.", self.name)))?
+                .options
+        };
+        let given: BTreeMap<&str, &OptionValue> =
+            interaction.leaf_options().into_iter().filter_map(|o| o.value.map(|v| (o.name, v))).collect();
+        if let Some(unknown) = given.keys().find(|name| !specs.iter().any(|o| &o.name == *name)) {
+            return Err(InvalidInput(format!("`/{}` has no option `{unknown}`.", self.name)));
+        }
+        let mut values = BTreeMap::new();
+        for option in specs {
+            let value = match given.get(option.name.as_str()) {
+                Some(value) => Some(option.check(value)?),
+                None => None,
+            };
+            match value.filter(|v| !v.is_empty()).or_else(|| option.default.clone()) {
+                Some(v) => {
+                    values.insert(option.name.clone(), v);
+                }
+                None if option.required => return Err(InvalidInput(format!("`{}` is required.", option.name))),
+                None => {}
+            }
+        }
+        Ok(values)
     }
 }
 
@@ -295,26 +385,7 @@ impl Command {
     pub fn submission(&self, interaction: &Interaction) -> Result<Submission, InvalidInput> {
         let workflow =
             self.workflow.as_ref().ok_or_else(|| InvalidInput(format!("`/{}` does not run a workflow.", self.name)))?;
-        let given: BTreeMap<&str, &OptionValue> =
-            interaction.leaf_options().into_iter().filter_map(|o| o.value.map(|v| (o.name, v))).collect();
-        if let Some(unknown) = given.keys().find(|name| !self.options.iter().any(|o| &o.name == *name)) {
-            return Err(InvalidInput(format!("`/{}` has no option `{unknown}`.", self.name)));
-        }
-        let mut values: BTreeMap<&str, String> = BTreeMap::new();
-        for option in &self.options {
-            let value = match given.get(option.name.as_str()) {
-                Some(value) => Some(option.check(value)?),
-                None => None,
-            };
-            match value.filter(|v| !v.is_empty()).or_else(|| option.default.clone()) {
-                Some(v) => {
-                    values.insert(&option.name, v);
-                }
-                None if option.required => return Err(InvalidInput(format!("`{}` is required.", option.name))),
-                None => {}
-            }
-        }
-
+        let values = self.values(interaction)?;
         let template = match (&workflow.template, &workflow.template_option) {
             (Some(t), _) => t.clone(),
             (None, Some(option)) => {
@@ -348,12 +419,12 @@ impl Command {
             if special.iter().any(|s| s.as_deref() == Some(&option.name)) {
                 continue;
             }
-            if let Some(value) = values.get(option.name.as_str()) {
+            if let Some(value) = values.get(&option.name) {
                 parameters.push((option.parameter.clone().unwrap_or_else(|| option.name.clone()), value.clone()));
             }
         }
         if let Some(option) = &workflow.parameters_option
-            && let Some(pairs) = values.get(option.as_str())
+            && let Some(pairs) = values.get(option)
         {
             for (key, value) in parse_pairs(pairs)? {
                 if parameters.iter().any(|(k, _)| *k == key) {
@@ -502,7 +573,7 @@ mod tests {
         let catalog = Catalog::embedded();
         catalog.check_patterns().unwrap();
         let names: Vec<&str> = catalog.commands.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["help", "plan", "implement", "review", "dispatch"]);
+        assert_eq!(names, ["help", "plan", "implement", "review", "dispatch", "workflow"]);
         let required = |c: &str| -> Vec<String> {
             catalog.command(c).unwrap().options.iter().filter(|o| o.required).map(|o| o.name.clone()).collect()
         };
@@ -606,6 +677,52 @@ mod tests {
             ))
             .unwrap_err();
         assert_eq!(twice.0, "parameter `action` is set twice.");
+    }
+
+    #[test]
+    fn subcommand_values_and_definitions() {
+        let catalog = Catalog::embedded();
+        let workflow = catalog.command("workflow").unwrap();
+        let logs = |options: serde_json::Value| {
+            interaction("workflow", json!([{"name": "logs", "type": 1, "options": options}]))
+        };
+        let values = workflow
+            .values(&logs(json!([string("name", "plan-1"), {"name": "tail", "type": 4, "value": 20}])))
+            .unwrap();
+        assert_eq!(
+            values,
+            BTreeMap::from([("name".to_owned(), "plan-1".to_owned()), ("tail".to_owned(), "20".to_owned())])
+        );
+        assert_eq!(workflow.values(&logs(json!([]))).unwrap_err().0, "`name` is required.");
+        assert_eq!(
+            workflow
+                .values(&logs(json!([string("name", "x"), {"name": "tail", "type": 4, "value": 501}])))
+                .unwrap_err()
+                .0,
+            "`tail` is out of range."
+        );
+        assert_eq!(
+            workflow.values(&interaction("workflow", json!([]))).unwrap_err().0,
+            "`/workflow` needs a subcommand."
+        );
+        let list =
+            interaction("workflow", json!([{"name": "list", "type": 1, "options": [string("command", "nope")]}]));
+        assert_eq!(
+            workflow.values(&list).unwrap_err().0,
+            "`command` must be one of: `plan`, `implement`, `review`, `dispatch`."
+        );
+        assert_eq!(
+            workflow.action_keys().collect::<Vec<_>>(),
+            ["workflow:status", "workflow:logs", "workflow:cancel", "workflow:retry", "workflow:list"]
+        );
+
+        let def = workflow.discord_definition();
+        assert_eq!(def["options"][1]["type"], 1);
+        assert_eq!(def["options"][1]["name"], "logs");
+        assert_eq!(
+            def["options"][1]["options"][1],
+            json!({"type": 4, "name": "tail", "description": "How many lines (default 50)", "required": false, "min_value": 1.0, "max_value": 500.0})
+        );
     }
 
     #[test]

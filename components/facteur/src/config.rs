@@ -27,6 +27,7 @@ pub mod var {
     pub const ARGO_TIMEOUT_SECS: &str = "argo_timeout_secs";
     pub const DISCORD_API_URL: &str = "discord_api_url";
     pub const RUN_HISTORY_TTL_SECS: &str = "run_history_ttl_secs";
+    pub const OWNER_ONLY_ACTIONS: &str = "owner_only_actions";
 }
 
 /// How to reach the Argo Server.
@@ -151,6 +152,14 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
 
     pub fn discord(&self) -> Result<DiscordSettings, ConfigError> {
         Ok(DiscordSettings { api_url: origin(var::DISCORD_API_URL, &self.required(var::DISCORD_API_URL)?)? })
+    }
+
+    /// Whether only a run's owner (or a `workflow:admin` role) may cancel or retry it.
+    pub fn owner_only_actions(&self) -> Result<bool, ConfigError> {
+        match self.optional(var::OWNER_ONLY_ACTIONS).as_deref() {
+            None => Ok(true),
+            Some(_) => self.flag(var::OWNER_ONLY_ACTIONS),
+        }
     }
 
     /// How long a member's runs are remembered.

@@ -168,6 +168,19 @@ impl Policy {
         self.by_roles(command, roles)
     }
 
+    /// Decides an action of a command (`workflow:cancel`): by the role map entry of the action
+    /// when there is one, else by the command's entry, else by the default for unlisted commands.
+    pub fn decide_action(&self, command: &str, action: &str, caller: &Caller) -> Decision {
+        let key = format!("{command}:{action}");
+        if self.role_map.roles_for(&key).is_some() { self.decide(&key, caller) } else { self.decide(command, caller) }
+    }
+
+    /// True when the caller holds a role listed under `key`; no default applies.
+    pub fn grants(&self, key: &str, caller: &Caller) -> bool {
+        let granted = self.role_map.roles_for(key);
+        caller.roles.zip(granted).is_some_and(|(roles, granted)| roles.iter().any(|r| granted.contains(r)))
+    }
+
     fn by_roles(&self, command: &str, roles: &[String]) -> Decision {
         match self.role_map.roles_for(&command.to_lowercase()) {
             None if self.unlisted == Unlisted::Allow => Decision::allow(Reason::UnlistedAllowed),
@@ -250,6 +263,24 @@ mod tests {
         assert_eq!(p.decide("plan", &member(&roles)).reason, Reason::ChannelNotAllowed);
         p.channels = Some(["c1".to_owned(), "c2".to_owned()].into());
         assert!(p.decide("plan", &member(&roles)).allowed);
+    }
+
+    #[test]
+    fn actions_use_their_own_entry_else_the_command_entry() {
+        let p = Policy {
+            role_map: RoleMap::parse(&format!(
+                r#"{{"workflow": ["{DEV}"], "workflow:cancel": ["{OPS}"], "workflow:admin": ["{OPS}"]}}"#
+            ))
+            .unwrap(),
+            ..Policy::default()
+        };
+        let dev = vec![DEV.to_owned()];
+        let ops = vec![OPS.to_owned()];
+        assert!(p.decide_action("workflow", "status", &member(&dev)).allowed, "falls back to `workflow`");
+        assert!(!p.decide_action("workflow", "cancel", &member(&dev)).allowed, "`workflow:cancel` decides");
+        assert!(p.decide_action("workflow", "cancel", &member(&ops)).allowed);
+        assert!(p.grants("workflow:admin", &member(&ops)) && !p.grants("workflow:admin", &member(&dev)));
+        assert!(!p.grants("workflow:admin", &Caller { guild_id: None, channel_id: None, roles: None }));
     }
 
     #[test]

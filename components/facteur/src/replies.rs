@@ -1,7 +1,7 @@
 //! The messages members read about their runs.
 
 use crate::argo::{self, Workflow};
-use crate::discord::{Button, ButtonStyle, Embed, Message};
+use crate::discord::{Button, ButtonStyle, Embed, MAX_CONTENT, Message};
 
 const GREEN: u32 = 0x2e_cc_71;
 const BLUE: u32 = 0x34_98_db;
@@ -64,6 +64,130 @@ pub fn started(s: &Started) -> Message {
     message.buttons(buttons).expect("three buttons fit a row")
 }
 
+/// A run's state: phase, progress, timing, why it failed, where to look; Refresh (and Cancel
+/// while it runs) buttons.
+pub fn status(workflow: &Workflow, ui_base: &str, now: u64) -> Message {
+    let (namespace, name) = (&workflow.metadata.namespace, &workflow.metadata.name);
+    let link = argo::ui_link(ui_base, namespace, name);
+    let phase = workflow.phase();
+    let color = match phase {
+        "Succeeded" => GREEN,
+        "Failed" | "Error" => RED,
+        _ => BLUE,
+    };
+    let mut embed = Embed::new(name.as_str()).url(link.clone()).color(color).field("Phase", phase, true);
+    if let Some(progress) = workflow.status.progress.as_deref().filter(|p| !p.is_empty()) {
+        embed = embed.field("Progress", progress, true);
+    }
+    if let Some(started) = &workflow.status.started_at {
+        embed = embed.field("Started", started.as_str(), true);
+    }
+    if let Some(finished) = &workflow.status.finished_at {
+        embed = embed.field("Finished", finished.as_str(), true);
+    }
+    if let Some(seconds) = workflow.duration_secs(now) {
+        embed = embed.field("Duration", duration(seconds), true);
+    }
+    if let Some(failure) = workflow.failure().filter(|_| matches!(phase, "Failed" | "Error")) {
+        embed = embed.field("Failure", failure, false);
+    }
+    let mut buttons = vec![Button::link("Open in Argo", link)];
+    let mut actions = vec![(ButtonStyle::Secondary, "Refresh", "refresh")];
+    if !workflow.is_finished() {
+        actions.push((ButtonStyle::Danger, "Cancel", "cancel"));
+    }
+    for (style, label, action) in actions {
+        if let Ok(button) = Button::action(style, label, format!("workflow:{action}:{namespace}:{name}")) {
+            buttons.push(button);
+        }
+    }
+    Message::new(format!("`{name}` is **{phase}**.")).embed(embed).buttons(buttons).expect("three buttons fit a row")
+}
+
+/// The last lines of a run's logs, fenced, cut from the top to fit Discord's 2,000 characters.
+pub fn logs(name: &str, lines: &[String]) -> Message {
+    if lines.is_empty() {
+        return Message::new(format!("`{name}` has no logs yet (or its pods are gone: see Argo's artifacts)."));
+    }
+    let header = format!("Last lines of `{name}`:\n```\n");
+    let footer = "```";
+    let note = |kept: usize| format!("\n(cut: showing the last {kept} of {} lines)", lines.len());
+    let budget = MAX_CONTENT - header.chars().count() - footer.chars().count() - note(lines.len()).chars().count();
+    let mut kept: Vec<String> = Vec::new();
+    let mut used = 0;
+    for line in lines.iter().rev() {
+        let line = crate::discord::truncate(&line.replace("```", "'''"), 300);
+        let cost = line.chars().count() + 1;
+        if used + cost > budget {
+            break;
+        }
+        used += cost;
+        kept.push(line);
+    }
+    kept.reverse();
+    let mut content = format!("{header}{}\n{footer}", kept.join("\n"));
+    if kept.len() < lines.len() {
+        content.push_str(&note(kept.len()));
+    }
+    Message::new(content)
+}
+
+/// One line of `/workflow list`.
+pub struct RunLine {
+    pub name: String,
+    pub namespace: String,
+    pub command: String,
+    pub phase: String,
+}
+
+pub fn runs(title: &str, runs: &[RunLine], ui_base: &str) -> Message {
+    if runs.is_empty() {
+        return Message::new(format!("{title}: none."));
+    }
+    let lines: Vec<String> = runs
+        .iter()
+        .map(|r| {
+            format!(
+                "• [`{}`]({}) `/{}` — **{}**",
+                r.name,
+                argo::ui_link(ui_base, &r.namespace, &r.name),
+                r.command,
+                r.phase
+            )
+        })
+        .collect();
+    Message::new(format!("{title}:\n{}", lines.join("\n")))
+}
+
+/// The ephemeral question before anything is cancelled.
+pub fn cancel_confirmation(namespace: &str, name: &str) -> Message {
+    let mut buttons = Vec::new();
+    for (style, label, action) in [
+        (ButtonStyle::Danger, "Stop", "stop"),
+        (ButtonStyle::Danger, "Terminate", "terminate"),
+        (ButtonStyle::Secondary, "Keep running", "keep"),
+    ] {
+        if let Ok(button) = Button::action(style, label, format!("workflow:{action}:{namespace}:{name}")) {
+            buttons.push(button);
+        }
+    }
+    Message::new(format!(
+        "Cancel `{name}`? **Stop** lets its exit handlers run; **Terminate** ends it at once, without them."
+    ))
+    .ephemeral()
+    .buttons(buttons)
+    .expect("three buttons fit a row")
+}
+
+/// `2m 05s`, `1h 02m`, `45s`.
+pub fn duration(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {:02}s", s / 60, s % 60),
+        s => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
 /// The command could not start a workflow; `explanation` says why in the member's terms.
 pub fn failed(command: &str, explanation: &str) -> Message {
     Message::new(format!("`/{command}` could not start its workflow."))
@@ -100,6 +224,61 @@ mod tests {
         assert_eq!(buttons[1]["custom_id"], "workflow:refresh:argo:plan-1");
         assert_eq!(buttons[2]["custom_id"], "workflow:cancel:argo:plan-1");
         assert_eq!(v["allowed_mentions"], serde_json::json!({"parse": []}));
+    }
+
+    fn workflow(value: serde_json::Value) -> Workflow {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn status_of_a_failed_run() {
+        let wf = workflow(serde_json::json!({
+            "metadata": {"name": "plan-1", "namespace": "argo"},
+            "status": {"phase": "Failed", "progress": "1/2", "startedAt": "2026-11-27T08:00:00Z", "finishedAt": "2026-11-27T08:02:05Z",
+                       "nodes": {"n": {"displayName": "build", "type": "Pod", "phase": "Failed", "message": "exit code 2"}}}
+        }));
+        let v = serde_json::to_value(status(&wf, "https://argo", 0)).unwrap();
+        assert_eq!(v["content"], "`plan-1` is **Failed**.");
+        let fields: Vec<(String, String)> = v["embeds"][0]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["name"].as_str().unwrap().to_owned(), f["value"].as_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(fields[0], ("Phase".into(), "Failed".into()));
+        assert_eq!(fields[1], ("Progress".into(), "1/2".into()));
+        assert_eq!(fields[4], ("Duration".into(), "2m 05s".into()));
+        assert_eq!(fields[5], ("Failure".into(), "build: exit code 2".into()));
+        assert_eq!(v["components"][0]["components"].as_array().unwrap().len(), 2, "no Cancel on a finished run");
+    }
+
+    #[test]
+    fn logs_are_cut_from_the_top_with_a_note() {
+        let lines: Vec<String> = (0..500).map(|i| format!("line {i:03} {}", "x".repeat(20))).collect();
+        let content = logs("plan-1", &lines).content.unwrap();
+        assert!(content.chars().count() <= MAX_CONTENT, "{}", content.len());
+        assert!(content.contains("line 499") && !content.contains("line 000"));
+        assert!(content.contains("(cut: showing the last "), "{content}");
+        let short = logs("plan-1", &["hello".to_owned()]).content.unwrap();
+        assert_eq!(short, "Last lines of `plan-1`:\n```\nhello\n```");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!((duration(45), duration(125), duration(3720)), ("45s".into(), "2m 05s".into(), "1h 02m".into()));
+    }
+
+    #[test]
+    fn cancel_asks_first() {
+        let v = serde_json::to_value(cancel_confirmation("argo", "plan-1")).unwrap();
+        assert_eq!(v["flags"], 64);
+        let ids: Vec<&str> = v["components"][0]["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["custom_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["workflow:stop:argo:plan-1", "workflow:terminate:argo:plan-1", "workflow:keep:argo:plan-1"]);
     }
 
     #[test]

@@ -45,7 +45,10 @@ fn answer(interaction: &Interaction, policy: &Policy, catalog: &Catalog) -> Inte
     let allowed: Vec<String> = catalog
         .commands
         .iter()
-        .filter(|command| policy.decide(&command.name, &caller).allowed)
+        .filter(|command| {
+            policy.decide(&command.name, &caller).allowed
+                || command.subcommands.iter().any(|sub| policy.decide_action(&command.name, &sub.name, &caller).allowed)
+        })
         .map(|command| format!("• `/{}` — {}", command.name, command.description))
         .collect();
     let text = if allowed.is_empty() {

@@ -6,21 +6,21 @@
 //! options, and answers: a precise ephemeral refusal, or a deferred response. After the
 //! response it submits to Argo and edits the deferred message with the outcome.
 
-use std::time::Duration;
-
 use facteur::argo::{self, ArgoError, SubmitSpec};
 use facteur::catalog::{Catalog, Command, Submission};
 use facteur::config::{ArgoSettings, DiscordSettings};
-use facteur::discord::{Interaction, InteractionResponse, InteractionType, Message};
+use facteur::discord::{Choice, Interaction, InteractionResponse, InteractionType, Message};
 use facteur::endpoint::Rejection;
 use facteur::policy::{Caller, Policy};
 use facteur::session::{InteractionSession, Run, TOKEN_TTL_SECS};
-use facteur::spin::outbound::{SendFailure, send_within};
 use facteur::spin::{InteractionRequest, discord, now, reject, reply, respond, store, variables};
 use facteur::{audit, replies};
 use serde_json::json;
-use spin_sdk::http::{IncomingRequest, Method, Request, ResponseOutparam};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
+
+/// Autocomplete is answered inline, within Discord's 3 seconds.
+const AUTOCOMPLETE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(2000);
 
 struct Settings {
     policy: Policy,
@@ -65,8 +65,10 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     }
     match interaction.kind {
         InteractionType::ApplicationCommand => {}
-        // Suggestions come with the /workflow operations; until then, none.
-        InteractionType::Autocomplete => return respond(out, reply(&InteractionResponse::autocomplete([]))).await,
+        InteractionType::Autocomplete => {
+            let choices = template_choices(command, &interaction, &settings).await;
+            return respond(out, reply(&InteractionResponse::autocomplete(choices))).await;
+        }
         _ => {
             let answer = InteractionResponse::ephemeral("facteur does not handle this kind of interaction here.");
             return respond(out, reply(&answer)).await;
@@ -157,25 +159,38 @@ async fn submit_and_describe(
     }
 }
 
+/// Templates for the option that picks one (`/dispatch template:`): Argo's WorkflowTemplates
+/// containing what was typed, limited to `allowed_templates`; the allowed list alone when
+/// Argo does not answer within the inline deadline. Nothing for members who may not run it.
+async fn template_choices(command: &Command, interaction: &Interaction, settings: &Settings) -> Vec<Choice> {
+    let Some(workflow) = &command.workflow else { return Vec::new() };
+    let focused = interaction.focused_option();
+    let (Some(option), Some(focused)) = (&workflow.template_option, focused) else { return Vec::new() };
+    if focused.name != option || !settings.policy.decide(&command.name, &Caller::of(interaction)).allowed {
+        return Vec::new();
+    }
+    let typed = focused.value.map(|v| v.to_string()).unwrap_or_default();
+    let namespace = workflow.namespace.as_deref().unwrap_or(&settings.argo.namespace);
+    let listed = facteur::spin::argo::send_with_deadline(
+        &settings.argo,
+        &argo::templates(namespace, &typed),
+        AUTOCOMPLETE_DEADLINE,
+    )
+    .await
+    .and_then(|(status, body)| argo::parse_template_names(status, &body));
+    let names = match (listed, &workflow.allowed_templates) {
+        (Ok(names), Some(allowed)) => names.into_iter().filter(|n| allowed.contains(n)).collect(),
+        (Ok(names), None) => names,
+        (Err(_), Some(allowed)) => allowed.clone(),
+        (Err(_), None) => Vec::new(),
+    };
+    names.into_iter().filter(|n| n.contains(typed.as_str())).take(25).map(|n| Choice::string(n.clone(), n)).collect()
+}
+
 /// Sends one Argo request and parses the Workflow it answers with.
 async fn call(settings: &ArgoSettings, request: &argo::ArgoRequest) -> Result<argo::Workflow, ArgoError> {
-    let mut builder = Request::builder();
-    builder
-        .method(if request.method == "GET" { Method::Get } else { Method::Post })
-        .uri(format!("{}{}", settings.server_url, request.path))
-        .header("accept", "application/json");
-    if let Some(authorization) = &settings.authorization {
-        builder.header("authorization", authorization.as_str());
-    }
-    if let Some(body) = &request.body {
-        builder.header("content-type", "application/json").body(body.to_string());
-    }
-    let response =
-        send_within(builder.build(), Duration::from_secs(settings.timeout_secs)).await.map_err(|e| match e {
-            SendFailure::Timeout => ArgoError::Timeout,
-            SendFailure::Failed(e) => ArgoError::Unreachable(e),
-        })?;
-    argo::parse_workflow(*response.status(), response.body())
+    let (status, body) = facteur::spin::argo::send(settings, request).await?;
+    argo::parse_workflow(status, &body)
 }
 
 /// Sessions for follow-ups and `/workflow`; a failure here is logged, the reply still goes out.

@@ -1,6 +1,7 @@
 //! The thin adapter between the domain and the Spin host (spin-sdk 5.2): variables, reading
 //! an interaction request, answering it, service chaining, outbound calls and sessions.
 
+pub mod argo;
 pub mod discord;
 pub mod outbound;
 pub mod store;

@@ -18,3 +18,15 @@ pub fn save_run(interaction_id: &str, session: &InteractionSession, run: Run, no
     }
     Ok(())
 }
+
+/// The member's recent runs, newest first (none when the store cannot be read).
+pub fn runs(user_id: &str, now: u64) -> Vec<Run> {
+    let stored = Store::open_default().and_then(|store| store.get(&session::runs_key(user_id)));
+    match stored {
+        Ok(bytes) => session::read_runs(bytes.as_deref(), now),
+        Err(e) => {
+            eprintln!("could not read recent runs: {e}");
+            Vec::new()
+        }
+    }
+}

@@ -22,6 +22,7 @@ struct State {
     delay: Duration,
     violations: Vec<String>,
     created: u64,
+    logs: BTreeMap<(String, String), Vec<String>>,
 }
 
 pub struct FakeArgo {
@@ -64,6 +65,30 @@ impl FakeArgo {
     /// Answers every request after `delay`.
     pub fn delay(&self, delay: Duration) {
         self.state.lock().unwrap().delay = delay;
+    }
+
+    /// Stores a workflow as Argo would return it (`metadata.namespace` and `metadata.name` set).
+    pub fn insert_workflow(&self, workflow: Value) {
+        let key = (
+            workflow["metadata"]["namespace"].as_str().unwrap().to_owned(),
+            workflow["metadata"]["name"].as_str().unwrap().to_owned(),
+        );
+        self.state.lock().unwrap().workflows.insert(key, workflow);
+    }
+
+    /// The main container's log lines of a workflow.
+    pub fn set_logs(&self, namespace: &str, name: &str, lines: Vec<String>) {
+        self.state.lock().unwrap().logs.insert((namespace.to_owned(), name.to_owned()), lines);
+    }
+
+    /// A stored workflow.
+    pub fn workflow(&self, namespace: &str, name: &str) -> Option<Value> {
+        self.state.lock().unwrap().workflows.get(&(namespace.to_owned(), name.to_owned())).cloned()
+    }
+
+    /// Requests other than GETs (submits, stops, retries, …).
+    pub fn changes(&self) -> Vec<Recorded> {
+        self.requests().into_iter().filter(|r| r.method != "GET").collect()
     }
 
     /// Sets a stored workflow's status (phase, progress, …).
@@ -112,7 +137,8 @@ fn handle(spec: &OpenApi, state: &mut State, request: &Recorded) -> Reply {
     {
         return error(401, 16, "token not valid. see https://argo-workflows.readthedocs.io/en/latest/faq/");
     }
-    let path = request.path.split('?').next().unwrap_or("");
+    let (path, query) = request.path.split_once('?').unwrap_or((&request.path, ""));
+    let query: BTreeMap<String, String> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let reply = match (request.method.as_str(), segments.as_slice()) {
         ("POST", ["api", "v1", "workflows", namespace, "submit"]) => {
@@ -124,8 +150,63 @@ fn handle(spec: &OpenApi, state: &mut State, request: &Recorded) -> Reply {
         ("GET", ["api", "v1", "workflows", namespace, name]) => {
             match state.workflows.get(&(namespace.to_string(), name.to_string())) {
                 Some(wf) => Reply::json(200, wf.clone()),
-                None => error(404, 5, &format!("workflows.argoproj.io \"{name}\" not found")),
+                None => not_found(name),
             }
+        }
+        ("GET", ["api", "v1", "workflows", namespace]) => list(state, namespace, &query),
+        ("GET", ["api", "v1", "workflows", namespace, name, "log"]) => {
+            let key = (namespace.to_string(), name.to_string());
+            if !state.workflows.contains_key(&key) {
+                return not_found(name);
+            }
+            // grpc-gateway's stream: one JSON object per line.
+            let tail: usize = query.get("logOptions.tailLines").and_then(|t| t.parse().ok()).unwrap_or(usize::MAX);
+            let lines = state.logs.get(&key).cloned().unwrap_or_default();
+            let skip = lines.len().saturating_sub(tail);
+            let body: String = lines[skip..]
+                .iter()
+                .map(|l| format!("{}\n", json!({"result": {"content": l, "podName": format!("{name}-main")}})))
+                .collect();
+            return Reply::text(200, body);
+        }
+        ("PUT", ["api", "v1", "workflows", namespace, name, verb @ ("stop" | "terminate" | "retry")]) => {
+            let Some(wf) = state.workflows.get_mut(&(namespace.to_string(), name.to_string())) else {
+                return not_found(name);
+            };
+            let phase = wf["status"]["phase"].as_str().unwrap_or("").to_owned();
+            match *verb {
+                "retry" if !matches!(phase.as_str(), "Failed" | "Error") => {
+                    return error(400, 3, &format!("workflow must be Failed/Error to retry (phase {phase})"));
+                }
+                "retry" => {
+                    wf["status"]["phase"] = "Running".into();
+                    if let Some(status) = wf["status"].as_object_mut() {
+                        status.remove("finishedAt");
+                    }
+                }
+                _ if matches!(phase.as_str(), "Succeeded" | "Failed" | "Error") => {
+                    return error(400, 3, "cannot shutdown a completed workflow");
+                }
+                strategy => {
+                    wf["status"]["phase"] = "Failed".into();
+                    let strategy = if strategy == "stop" { "Stop" } else { "Terminate" };
+                    wf["status"]["message"] = format!("Stopped with strategy '{strategy}'").into();
+                }
+            }
+            Reply::json(200, wf.clone())
+        }
+        ("GET", ["api", "v1", "workflow-templates", namespace]) => {
+            let pattern = query.get("namePattern").cloned().unwrap_or_default();
+            let items: Vec<Value> = state
+                .templates
+                .iter()
+                .filter(|(ns, t)| ns == namespace && t.contains(&pattern))
+                .map(|(ns, t)| json!({"metadata": {"name": t, "namespace": ns}, "spec": {}}))
+                .collect();
+            Reply::json(
+                200,
+                json!({"metadata": {}, "items": if items.is_empty() { Value::Null } else { items.into() }}),
+            )
         }
         _ => error(501, 12, &format!("fake Argo does not implement {} {path}", request.method)),
     };
@@ -136,6 +217,39 @@ fn handle(spec: &OpenApi, state: &mut State, request: &Recorded) -> Reply {
         state.violations.push(format!("fake Argo's own response: {violation}"));
     }
     reply
+}
+
+fn not_found(name: &str) -> Reply {
+    error(404, 5, &format!("workflows.argoproj.io \"{name}\" not found"))
+}
+
+/// `GET /api/v1/workflows/{namespace}`: label selector (`k=v` and `k` requirements), name prefix,
+/// limit; newest first, `items: null` when nothing matches, as Argo answers.
+fn list(state: &State, namespace: &str, query: &BTreeMap<String, String>) -> Reply {
+    let selector = query.get("listOptions.labelSelector").cloned().unwrap_or_default();
+    let prefix = match query.get("nameFilter").map(String::as_str) {
+        Some("Prefix") => {
+            query.get("listOptions.fieldSelector").and_then(|f| f.strip_prefix("metadata.name=")).unwrap_or("")
+        }
+        _ => "",
+    };
+    let limit: usize =
+        query.get("listOptions.limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX);
+    let matches = |wf: &Value| {
+        selector.split(',').filter(|r| !r.is_empty()).all(|requirement| match requirement.split_once('=') {
+            Some((k, v)) => wf["metadata"]["labels"][k] == v,
+            None => wf["metadata"]["labels"].get(requirement).is_some(),
+        }) && wf["metadata"]["name"].as_str().is_some_and(|n| n.starts_with(prefix))
+    };
+    let mut items: Vec<Value> = state
+        .workflows
+        .iter()
+        .filter(|((ns, _), wf)| ns == namespace && matches(wf))
+        .map(|(_, wf)| wf.clone())
+        .collect();
+    items.sort_by(|a, b| b["metadata"]["creationTimestamp"].as_str().cmp(&a["metadata"]["creationTimestamp"].as_str()));
+    items.truncate(limit);
+    Reply::json(200, json!({"metadata": {}, "items": if items.is_empty() { Value::Null } else { items.into() }}))
 }
 
 fn submit(state: &mut State, namespace: &str, body: &Value) -> Reply {
@@ -176,13 +290,14 @@ fn submit(state: &mut State, namespace: &str, body: &Value) -> Reply {
     };
     state.created += 1;
     let mut spec = json!({"workflowTemplateRef": {"name": template}, "arguments": {"parameters": parameters}});
+    let created = format!("2026-11-27T00:{:02}:{:02}Z", (state.created / 60) % 60, state.created % 60);
     if let Some(sa) = options["serviceAccount"].as_str() {
         spec["serviceAccountName"] = sa.into();
     }
     let workflow = json!({
         "metadata": {
             "name": name, "namespace": namespace, "uid": format!("00000000-0000-0000-0000-{:012}", state.created),
-            "creationTimestamp": "2026-11-27T00:00:00Z", "labels": split("labels"), "annotations": split("annotations"),
+            "creationTimestamp": created, "labels": split("labels"), "annotations": split("annotations"),
         },
         "spec": spec,
         "status": {},

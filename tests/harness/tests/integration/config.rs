@@ -51,3 +51,25 @@ fn the_role_maps_match_the_schema_of_the_original() {
         assert!(facteur::policy::RoleMap::parse(&bad.to_string()).is_err(), "{bad}");
     }
 }
+
+/// Every catalog command has its component in `spin.toml`, on a private route, reachable from
+/// the gateway; each workflow entry serves the command it is listed for.
+#[test]
+fn the_catalog_and_the_manifest_agree() {
+    let manifest = facteur_harness::manifest::Manifest::load(&facteur_harness::support::manifest_path()).unwrap();
+    let gateway = &manifest.components["interactions"];
+    for command in facteur::catalog::Catalog::embedded().commands {
+        let id = &command.component;
+        let component =
+            manifest.components.get(id).unwrap_or_else(|| panic!("`/{}`: no component `{id}`", command.name));
+        let trigger = manifest.http_triggers.iter().find(|t| &t.component == id).unwrap();
+        assert_eq!(trigger.route, facteur_harness::routes::Route::Private, "`{id}` is reached only by chaining");
+        assert!(
+            gateway.allowed_outbound_hosts.contains(&format!("http://{id}.spin.internal")),
+            "gateway cannot reach `{id}`"
+        );
+        if command.workflow.is_some() {
+            assert_eq!(component.variables.get("command"), Some(&command.name), "`{id}` serves `/{}`", command.name);
+        }
+    }
+}

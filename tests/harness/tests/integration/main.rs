@@ -1,6 +1,8 @@
 //! Integration tests: the real `.wasm` components, run by the harness.
 
+mod common;
 mod config;
 mod gateway;
 mod host;
+mod operations;
 mod workflows;

@@ -1,100 +1,12 @@
 //! /plan, /implement, /review and /dispatch end to end: the real gateway and workflow-command
 //! `.wasm`, a fake Argo Server checked against the official OpenAPI spec, a fake Discord API.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use facteur_harness::fakes::Reply;
-use facteur_harness::fakes::argo::FakeArgo;
-use facteur_harness::fakes::discord::FakeDiscord;
-use facteur_harness::support::{Signer, manifest_path};
-use facteur_harness::{App, AppBuilder, Response};
 use serde_json::{Value, json};
 
-const OPS: &str = "140000000000000001";
-const GUEST: &str = "140000000000000009";
-const USER: &str = "1200000000000000000";
-const GUILD: &str = "1100000000000000000";
-const CHANNEL: &str = "1110000000000000000";
-const APP_ID: &str = "1170000000000000000";
-const IDLE: Duration = Duration::from_secs(20);
-
-struct World {
-    app: App,
-    argo: FakeArgo,
-    discord: FakeDiscord,
-    signer: Signer,
-}
-
-async fn world(configure: impl FnOnce(AppBuilder) -> AppBuilder) -> World {
-    let argo = FakeArgo::start(&[("argo", "facteur-dispatch"), ("ci", "facteur-dispatch")]).await.unwrap();
-    let discord = FakeDiscord::start().await.unwrap();
-    let signer = Signer::default();
-    let builder = App::builder(manifest_path())
-        .variable("discord_public_key", signer.public_key_hex())
-        .variable(
-            "role_map",
-            json!({"plan": [OPS], "implement": [OPS], "review": [OPS], "dispatch": [OPS]}).to_string(),
-        )
-        .variable("argo_server_url", argo.origin())
-        .variable("argo_ui_url", "https://argo.example")
-        .variable("argo_timeout_secs", "2")
-        .variable("discord_api_url", discord.origin());
-    let app = configure(builder).load().await.unwrap();
-    World { app, argo, discord, signer }
-}
-
-/// A fresh interaction id (a snowflake), so each interaction names its own workflow.
-fn next_id() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(1_190_000_000_000_000_001);
-    NEXT.fetch_add(1, Ordering::SeqCst).to_string()
-}
-
-fn slash(id: &str, name: &str, options: Value, roles: &[&str]) -> Vec<u8> {
-    json!({
-        "id": id, "application_id": APP_ID, "type": 2, "token": format!("token-{id}"), "version": 1,
-        "guild_id": GUILD, "channel_id": CHANNEL, "locale": "en-US",
-        "member": {"user": {"id": USER, "username": "ada", "global_name": "Ada"}, "roles": roles},
-        "data": {"id": "1400000000000000000", "name": name, "type": 1, "options": options}
-    })
-    .to_string()
-    .into_bytes()
-}
-
-fn opt(name: &str, value: impl Into<Value>) -> Value {
-    let value = value.into();
-    let kind = if value.is_boolean() { 5 } else { 3 };
-    json!({"name": name, "type": kind, "value": value})
-}
-
-impl World {
-    async fn send(&self, body: Vec<u8>) -> Response {
-        self.app.handle(self.signer.request(body)).await.unwrap()
-    }
-
-    /// Sends and waits for the work done after the response.
-    async fn run(&self, body: Vec<u8>) -> Response {
-        let response = self.send(body).await;
-        self.app.wait_idle(IDLE).await.unwrap();
-        response
-    }
-
-    fn edit_text(&self, index: usize) -> String {
-        let edits = self.discord.edits();
-        let message = &edits.get(index).unwrap_or_else(|| panic!("no edit #{index}; logs:\n{}", self.logs())).message;
-        format!("{} {}", message["content"].as_str().unwrap_or(""), message["embeds"])
-    }
-
-    fn logs(&self) -> String {
-        self.app.logs().into_iter().map(|l| format!("[{} {}] {}\n", l.component, l.stream, l.text)).collect()
-    }
-}
-
-fn ephemeral_text(response: &Response) -> String {
-    let body = response.json();
-    assert_eq!((body["type"].as_u64(), body["data"]["flags"].as_u64()), (Some(4), Some(64)), "{body}");
-    body["data"]["content"].as_str().unwrap().to_owned()
-}
+use crate::common::*;
 
 #[tokio::test]
 async fn plan_submits_exactly_one_workflow_and_edits_the_reply() {
