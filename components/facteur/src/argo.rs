@@ -171,8 +171,11 @@ pub fn label_value(value: &str) -> String {
     cleaned.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_owned()
 }
 
+/// `key=value` pairs, as labels and annotations are given to Argo.
+pub type Pairs = Vec<(String, String)>;
+
 /// The labels and annotations of a workflow started by `interaction` for `command`.
-pub fn identity(command: &str, interaction: &Interaction) -> (Vec<(String, String)>, Vec<(String, String)>) {
+pub fn identity(command: &str, interaction: &Interaction) -> (Pairs, Pairs) {
     let mut labels = vec![
         (label::COMMAND.to_owned(), label_value(command)),
         (label::INTERACTION.to_owned(), label_value(&interaction.id)),

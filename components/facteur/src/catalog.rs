@@ -467,10 +467,10 @@ impl OptionSpec {
         {
             return Err(InvalidInput(format!("`{name}` must be at most {max} characters (got {length}).")));
         }
-        if let Some(number) = value_number(value) {
-            if self.min_value.is_some_and(|min| number < min) || self.max_value.is_some_and(|max| number > max) {
-                return Err(InvalidInput(format!("`{name}` is out of range.")));
-            }
+        if let Some(number) = value_number(value)
+            && (self.min_value.is_some_and(|min| number < min) || self.max_value.is_some_and(|max| number > max))
+        {
+            return Err(InvalidInput(format!("`{name}` is out of range.")));
         }
         if !self.choices.is_empty() && !self.choices.iter().any(|c| c.value.to_string().trim_matches('"') == text) {
             let names: Vec<String> = self.choices.iter().map(|c| c.name.clone()).collect();
