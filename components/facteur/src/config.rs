@@ -28,6 +28,10 @@ pub mod var {
     pub const DISCORD_API_URL: &str = "discord_api_url";
     pub const RUN_HISTORY_TTL_SECS: &str = "run_history_ttl_secs";
     pub const OWNER_ONLY_ACTIONS: &str = "owner_only_actions";
+    pub const DISCORD_BOT_TOKEN: &str = "discord_bot_token";
+    pub const BRIDGE_SECRET: &str = "bridge_secret";
+    pub const REDIS_ADDRESS: &str = "redis_address";
+    pub const EVENTS_CHANNEL: &str = "events_channel";
 }
 
 /// How to reach the Argo Server.
@@ -49,6 +53,8 @@ pub struct ArgoSettings {
 pub struct DiscordSettings {
     /// Origin, e.g. `https://discord.com`; requests go to `{api_url}/api/v10/…`.
     pub api_url: String,
+    /// For channel messages once an interaction token has expired (the worker's only).
+    pub bot_token: Option<String>,
 }
 
 /// The public half of facteur's development key pair, the default of `discord_public_key`
@@ -151,7 +157,10 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
     }
 
     pub fn discord(&self) -> Result<DiscordSettings, ConfigError> {
-        Ok(DiscordSettings { api_url: origin(var::DISCORD_API_URL, &self.required(var::DISCORD_API_URL)?)? })
+        Ok(DiscordSettings {
+            api_url: origin(var::DISCORD_API_URL, &self.required(var::DISCORD_API_URL)?)?,
+            bot_token: self.optional(var::DISCORD_BOT_TOKEN),
+        })
     }
 
     /// Whether only a run's owner (or a `workflow:admin` role) may cancel or retry it.
@@ -160,6 +169,16 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
             None => Ok(true),
             Some(_) => self.flag(var::OWNER_ONLY_ACTIONS),
         }
+    }
+
+    /// The bridge's shared secret; `None` when unset (the bridge then refuses everything).
+    pub fn bridge_secret(&self) -> Option<String> {
+        self.optional(var::BRIDGE_SECRET)
+    }
+
+    /// Redis address and channel of the worker's queue.
+    pub fn events_queue(&self) -> Result<(String, String), ConfigError> {
+        Ok((self.required(var::REDIS_ADDRESS)?, self.required(var::EVENTS_CHANNEL)?))
     }
 
     /// How long a member's runs are remembered.

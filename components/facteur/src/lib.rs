@@ -7,9 +7,11 @@
 pub mod argo;
 pub mod audit;
 pub mod catalog;
+pub mod cloudevents;
 pub mod config;
 pub mod discord;
 pub mod endpoint;
+pub mod events;
 pub mod policy;
 pub mod replies;
 pub mod routing;

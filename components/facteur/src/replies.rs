@@ -179,6 +179,40 @@ pub fn cancel_confirmation(namespace: &str, name: &str) -> Message {
     .expect("three buttons fit a row")
 }
 
+/// A run changed phase (from a lifecycle event): final phase, duration, what failed, link.
+pub fn lifecycle(event: &crate::events::LifecycleEvent, command: &str, ui_base: &str) -> Message {
+    let link = argo::ui_link(ui_base, &event.namespace, &event.workflow);
+    let phase = event.phase.as_str();
+    let color = match phase {
+        "Succeeded" => GREEN,
+        "Failed" | "Error" => RED,
+        _ => BLUE,
+    };
+    let started = event.started_at.as_deref().and_then(argo::unix_seconds);
+    let finished = event.finished_at.as_deref().and_then(argo::unix_seconds);
+    let took = started.zip(finished).map(|(s, f)| duration(f.saturating_sub(s)));
+    let mut embed = Embed::new(event.workflow.as_str()).url(link.clone()).color(color).field("Phase", phase, true);
+    if let Some(took) = &took {
+        embed = embed.field("Duration", took.as_str(), true);
+    }
+    if let Some(message) = event.message.as_deref().filter(|m| !m.is_empty()) {
+        embed = embed.field("Message", message, false);
+    }
+    let content = match &took {
+        Some(took) => format!("`/{command}` run `{}` **{phase}** after {took}.", event.workflow),
+        None => format!("`/{command}` run `{}` is **{phase}**.", event.workflow),
+    };
+    let mut buttons = vec![Button::link("Open in Argo", link)];
+    if let Ok(refresh) = Button::action(
+        ButtonStyle::Secondary,
+        "Refresh",
+        format!("workflow:refresh:{}:{}", event.namespace, event.workflow),
+    ) {
+        buttons.push(refresh);
+    }
+    Message::new(content).embed(embed).buttons(buttons).expect("two buttons fit a row")
+}
+
 /// `2m 05s`, `1h 02m`, `45s`.
 pub fn duration(seconds: u64) -> String {
     match seconds {

@@ -34,6 +34,37 @@ pub struct Run {
     pub expires_at: u64,
 }
 
+/// workflow → where to tell about it, kept as long as the member's history: lifecycle events
+/// name the workflow, and may come after the interaction token expired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub command: String,
+    pub interaction_id: String,
+    pub application_id: String,
+    pub token: String,
+    pub token_expires_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    pub expires_at: u64,
+}
+
+pub fn run_key(namespace: &str, workflow: &str) -> String {
+    format!("run:{namespace}:{workflow}")
+}
+
+/// Marks that a run's phase was announced, so a redelivered lifecycle event is not.
+pub fn notified_key(namespace: &str, workflow: &str, phase: &str) -> String {
+    format!("notified:{namespace}:{workflow}:{phase}")
+}
+
+/// Decodes a run record, or `None` when absent, unreadable or expired at `now`.
+pub fn read_run_record(bytes: Option<&[u8]>, now: u64) -> Option<RunRecord> {
+    let record: RunRecord = serde_json::from_slice(bytes?).ok()?;
+    (record.expires_at > now).then_some(record)
+}
+
 pub fn interaction_key(interaction_id: &str) -> String {
     format!("interaction:{interaction_id}")
 }

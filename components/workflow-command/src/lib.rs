@@ -6,15 +6,15 @@
 //! options, and answers: a precise ephemeral refusal, or a deferred response. After the
 //! response it submits to Argo and edits the deferred message with the outcome.
 
-use facteur::argo::{self, ArgoError, SubmitSpec};
-use facteur::catalog::{Catalog, Command, Submission};
-use facteur::config::{ArgoSettings, DiscordSettings};
-use facteur::discord::{Choice, Interaction, InteractionResponse, InteractionType, Message};
+use facteur::argo;
+use facteur::audit;
+use facteur::catalog::{Catalog, Command};
+use facteur::config::DiscordSettings;
+use facteur::discord::{Choice, Interaction, InteractionResponse, InteractionType};
 use facteur::endpoint::Rejection;
 use facteur::policy::{Caller, Policy};
-use facteur::session::{InteractionSession, Run, TOKEN_TTL_SECS};
-use facteur::spin::{InteractionRequest, discord, now, reject, reply, respond, store, variables};
-use facteur::{audit, replies};
+use facteur::spin::dispatch::{self, DispatchSettings};
+use facteur::spin::{InteractionRequest, discord, now, reject, reply, respond, variables};
 use serde_json::json;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
@@ -24,9 +24,8 @@ const AUTOCOMPLETE_DEADLINE: std::time::Duration = std::time::Duration::from_mil
 
 struct Settings {
     policy: Policy,
-    argo: ArgoSettings,
+    dispatch: DispatchSettings,
     discord: DiscordSettings,
-    history_ttl: u64,
 }
 
 #[http_component]
@@ -35,9 +34,8 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let config = (|| {
         let settings = Settings {
             policy: vars.policy()?,
-            argo: vars.argo()?,
+            dispatch: DispatchSettings { argo: vars.argo()?, history_ttl: vars.run_history_ttl_secs()? },
             discord: vars.discord()?,
-            history_ttl: vars.run_history_ttl_secs()?,
         };
         Ok::<_, facteur::config::ConfigError>((vars.verifier()?, vars.command()?, settings))
     })();
@@ -93,69 +91,11 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
 
     // Acknowledge within Discord's 3 seconds; the rest happens after the response.
     respond(out, reply(&InteractionResponse::deferred(submission.ephemeral))).await;
-    let message = submit_and_describe(command, &interaction, &submission, &settings).await;
+    let message = dispatch::submit(command, &interaction, &submission, &settings.dispatch, now()).await;
     if let Err(e) =
         discord::edit_original(&settings.discord, &interaction.application_id, &interaction.token, &message).await
     {
         eprintln!("{}: could not edit the reply to interaction {}: {e}", command.name, interaction.id);
-    }
-}
-
-/// Submits the workflow (or finds the one an earlier delivery submitted) and describes the
-/// outcome for the member. Every outcome is audited.
-async fn submit_and_describe(
-    command: &Command,
-    interaction: &Interaction,
-    submission: &Submission,
-    settings: &Settings,
-) -> Message {
-    let argo_settings = &settings.argo;
-    let namespace = submission.namespace.clone().unwrap_or_else(|| argo_settings.namespace.clone());
-    let name = argo::workflow_name(&command.name, &interaction.id);
-    let (labels, annotations) = argo::identity(&command.name, interaction);
-    let spec = SubmitSpec {
-        namespace: namespace.clone(),
-        template: submission.template.clone(),
-        name: name.clone(),
-        parameters: submission.parameters.clone(),
-        labels,
-        annotations,
-        service_account: argo_settings.service_account.clone(),
-        server_dry_run: submission.dry_run,
-    };
-    let outcome = match call(argo_settings, &argo::submit(&spec)).await {
-        Err(ArgoError::AlreadyExists) => call(argo_settings, &argo::get(&namespace, &name)).await.map(|wf| (wf, true)),
-        other => other.map(|wf| (wf, false)),
-    };
-    let record = json!({
-        "workflow": name, "namespace": namespace, "template": submission.template, "dry_run": submission.dry_run,
-    });
-    match outcome {
-        Ok((workflow, existing)) => {
-            let mut details = record;
-            details["existing"] = existing.into();
-            println!("{}", audit::line("submitted", &command.name, interaction, &details));
-            if !submission.dry_run {
-                remember(command, interaction, &namespace, &name, settings);
-            }
-            replies::started(&replies::Started {
-                command: &command.name,
-                template: &submission.template,
-                workflow: &workflow,
-                namespace: &namespace,
-                name: &name,
-                parameters: &submission.parameters,
-                ui_base: &argo_settings.ui_url,
-                dry_run: submission.dry_run,
-                existing,
-            })
-        }
-        Err(error) => {
-            let mut details = record;
-            details["error"] = error.detail().into();
-            println!("{}", audit::line("failed", &command.name, interaction, &details));
-            replies::failed(&command.name, &error.explain(&submission.template, &namespace))
-        }
     }
 }
 
@@ -170,9 +110,9 @@ async fn template_choices(command: &Command, interaction: &Interaction, settings
         return Vec::new();
     }
     let typed = focused.value.map(|v| v.to_string()).unwrap_or_default();
-    let namespace = workflow.namespace.as_deref().unwrap_or(&settings.argo.namespace);
+    let namespace = workflow.namespace.as_deref().unwrap_or(&settings.dispatch.argo.namespace);
     let listed = facteur::spin::argo::send_with_deadline(
-        &settings.argo,
+        &settings.dispatch.argo,
         &argo::templates(namespace, &typed),
         AUTOCOMPLETE_DEADLINE,
     )
@@ -185,37 +125,6 @@ async fn template_choices(command: &Command, interaction: &Interaction, settings
         (Err(_), None) => Vec::new(),
     };
     names.into_iter().filter(|n| n.contains(typed.as_str())).take(25).map(|n| Choice::string(n.clone(), n)).collect()
-}
-
-/// Sends one Argo request and parses the Workflow it answers with.
-async fn call(settings: &ArgoSettings, request: &argo::ArgoRequest) -> Result<argo::Workflow, ArgoError> {
-    let (status, body) = facteur::spin::argo::send(settings, request).await?;
-    argo::parse_workflow(status, &body)
-}
-
-/// Sessions for follow-ups and `/workflow`; a failure here is logged, the reply still goes out.
-fn remember(command: &Command, interaction: &Interaction, namespace: &str, name: &str, settings: &Settings) {
-    let now = now();
-    let session = InteractionSession {
-        workflow: name.to_owned(),
-        namespace: namespace.to_owned(),
-        command: command.name.clone(),
-        application_id: interaction.application_id.clone(),
-        token: interaction.token.clone(),
-        channel_id: interaction.channel_id.clone(),
-        user_id: interaction.user_id().map(str::to_owned),
-        expires_at: now + TOKEN_TTL_SECS,
-    };
-    let run = Run {
-        workflow: name.to_owned(),
-        namespace: namespace.to_owned(),
-        command: command.name.clone(),
-        submitted_at: now,
-        expires_at: now + settings.history_ttl,
-    };
-    if let Err(e) = store::save_run(&interaction.id, &session, run, now) {
-        eprintln!("{}: could not record the session of interaction {}: {e}", command.name, interaction.id);
-    }
 }
 
 async fn misconfigured(out: ResponseOutparam, error: &str) {

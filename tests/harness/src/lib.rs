@@ -12,5 +12,5 @@ pub mod outbound;
 pub mod routes;
 pub mod support;
 
-pub use app::{App, AppBuilder, Invocation, LogLine, OutboundCall, Response, Server, Trigger};
+pub use app::{App, AppBuilder, Invocation, LogLine, OutboundCall, RedisTrigger, Response, Server, Trigger};
 pub use kv::KvBackend;

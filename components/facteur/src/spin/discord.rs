@@ -1,4 +1,5 @@
-//! Discord's webhook API for interaction follow-ups: editing the deferred `@original` message.
+//! Discord's API for follow-ups: editing an interaction's `@original` message with its token,
+//! or posting in the channel with the bot token once that token has expired.
 
 use std::time::Duration;
 
@@ -22,16 +23,32 @@ pub async fn edit_original(
     message: &Message,
 ) -> Result<(), String> {
     let url = format!("{}/api/v10/webhooks/{application_id}/{token}/messages/@original", settings.api_url);
+    send(Method::Patch, &url, None, message).await
+}
+
+/// Posts `message` in a channel with the bot token, once the interaction token has expired.
+pub async fn post_to_channel(settings: &DiscordSettings, channel_id: &str, message: &Message) -> Result<(), String> {
+    let token = settings.bot_token.as_deref().ok_or("no bot token is configured (`discord_bot_token`)")?;
+    let url = format!("{}/api/v10/channels/{channel_id}/messages", settings.api_url);
+    let mut message = message.clone();
+    message.flags = None; // channel messages cannot be ephemeral
+    send(Method::Post, &url, Some(&format!("Bot {token}")), &message).await
+}
+
+/// Sends a message body, retrying after 429s within bounds. Errors name neither URL nor token.
+async fn send(method: Method, url: &str, authorization: Option<&str>, message: &Message) -> Result<(), String> {
     let body = serde_json::to_vec(message).expect("messages always serialise");
     for attempt in 1..=MAX_ATTEMPTS {
-        let request = Request::builder()
-            .method(Method::Patch)
-            .uri(&url)
+        let mut request = Request::builder();
+        request
+            .method(method.clone())
+            .uri(url)
             .header("content-type", "application/json")
-            .header("user-agent", USER_AGENT)
-            .body(body.clone())
-            .build();
-        let response = send_within(request, TIMEOUT).await.map_err(|e| match e {
+            .header("user-agent", USER_AGENT);
+        if let Some(authorization) = authorization {
+            request.header("authorization", authorization);
+        }
+        let response = send_within(request.body(body.clone()).build(), TIMEOUT).await.map_err(|e| match e {
             SendFailure::Timeout => "Discord did not answer in time".to_owned(),
             SendFailure::Failed(e) => format!("Discord could not be reached: {e}"),
         })?;

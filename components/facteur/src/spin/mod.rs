@@ -3,6 +3,7 @@
 
 pub mod argo;
 pub mod discord;
+pub mod dispatch;
 pub mod outbound;
 pub mod store;
 

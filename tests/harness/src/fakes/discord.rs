@@ -49,6 +49,21 @@ impl FakeDiscord {
         self.server.requests()
     }
 
+    /// Messages posted in channels with the bot token: (channel id, message).
+    pub fn channel_posts(&self) -> Vec<(String, Value)> {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == "POST")
+            .filter_map(|r| {
+                let parts: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
+                match parts.as_slice() {
+                    ["api", "v10", "channels", channel, "messages"] => Some((channel.to_string(), r.json())),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
     /// Successful edits of `@original`.
     pub fn edits(&self) -> Vec<Edit> {
         self.requests()
@@ -88,10 +103,17 @@ fn handle(state: &mut State, request: &Recorded) -> Reply {
         return invalid("content type must be application/json");
     }
     let parts: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
-    let ["api", "v10", "webhooks", _, _, "messages", "@original"] = parts.as_slice() else {
-        return Reply::json(404, json!({"code": 0, "message": "404: Not Found"}));
+    let expected = match parts.as_slice() {
+        ["api", "v10", "webhooks", _, _, "messages", "@original"] => "PATCH",
+        ["api", "v10", "channels", _, "messages"] => {
+            if !request.header("authorization").is_some_and(|a| a.starts_with("Bot ")) {
+                return Reply::json(401, json!({"code": 0, "message": "401: Unauthorized"}));
+            }
+            "POST"
+        }
+        _ => return Reply::json(404, json!({"code": 0, "message": "404: Not Found"})),
     };
-    if request.method != "PATCH" {
+    if request.method != expected {
         return Reply::json(405, json!({"code": 0, "message": "405: Method Not Allowed"}));
     }
     let message = request.json();

@@ -73,3 +73,13 @@ fn the_catalog_and_the_manifest_agree() {
         }
     }
 }
+
+#[test]
+fn lifecycle_events_match_their_schema_and_the_decoder() {
+    let schema = validator("schemas/facteur-workflow-lifecycle.schema.json");
+    let event = json!({"workflow": "plan-1", "namespace": "argo", "phase": "Failed", "startedAt": "2026-11-27T08:00:00Z", "message": "build failed"});
+    assert!(schema.is_valid(&event));
+    assert!(matches!(facteur::events::decode(event.to_string().as_bytes()), Ok(facteur::events::Event::Lifecycle(_))));
+    let bad = json!({"workflow": "plan-1", "namespace": "argo", "phase": "Done"});
+    assert!(!schema.is_valid(&bad), "unknown phase");
+}

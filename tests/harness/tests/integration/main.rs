@@ -5,4 +5,5 @@ mod config;
 mod gateway;
 mod host;
 mod operations;
+mod worker;
 mod workflows;
