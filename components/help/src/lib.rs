@@ -2,11 +2,11 @@
 //! guards the commands themselves, with each command's description from the catalog.
 //! Served on a private route, reached from the gateway.
 
+use facteur::audit;
 use facteur::catalog::Catalog;
 use facteur::discord::{Interaction, InteractionResponse};
 use facteur::policy::{Caller, Policy};
-use facteur::spin::{InteractionRequest, reject, reply, variables};
-use facteur::{audit, endpoint::Rejection};
+use facteur::spin::{misconfigured, receive, reply, variables};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
@@ -18,18 +18,11 @@ async fn handle(req: IncomingRequest) -> Response {
     let config = vars.verifier().and_then(|v| Ok((v, vars.policy()?)));
     let (verifier, policy) = match config {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("help: configuration error: {e}");
-            return reject(&Rejection::new(500, "facteur is misconfigured; see its logs"));
-        }
+        Err(e) => return misconfigured("help", &e),
     };
-    let request = match InteractionRequest::read(req).await {
-        Ok(request) => request,
-        Err(rejection) => return reject(&rejection),
-    };
-    let interaction = match request.admit(&verifier) {
-        Ok(interaction) => interaction,
-        Err(rejection) => return reject(&rejection),
+    let (_, interaction) = match receive(req, &verifier).await {
+        Ok(received) => received,
+        Err(refusal) => return refusal,
     };
     reply(&answer(&interaction, &policy, &Catalog::embedded()))
 }

@@ -7,7 +7,7 @@
 use facteur::catalog::Catalog;
 use facteur::discord::InteractionResponse;
 use facteur::routing::{Target, route};
-use facteur::spin::{InteractionRequest, reject, reply, variables};
+use facteur::spin::{misconfigured, receive, reply, variables};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
@@ -16,23 +16,16 @@ async fn handle(req: IncomingRequest) -> Response {
     let vars = variables();
     let verifier = match vars.verifier() {
         Ok(verifier) => verifier,
-        Err(e) => {
-            eprintln!("interactions: configuration error: {e}");
-            return reject(&facteur::endpoint::Rejection::new(500, "facteur is misconfigured; see its logs"));
-        }
+        Err(e) => return misconfigured("interactions", &e),
     };
     if vars.uses_dev_key() {
         eprintln!(
             "interactions: WARNING: discord_public_key is the public development key; anyone can sign requests. Set your application's key."
         );
     }
-    let request = match InteractionRequest::read(req).await {
-        Ok(request) => request,
-        Err(rejection) => return reject(&rejection),
-    };
-    let interaction = match request.admit(&verifier) {
-        Ok(interaction) => interaction,
-        Err(rejection) => return reject(&rejection),
+    let (request, interaction) = match receive(req, &verifier).await {
+        Ok(received) => received,
+        Err(refusal) => return refusal,
     };
     let catalog = Catalog::embedded();
     match route(&catalog, &interaction) {

@@ -11,10 +11,9 @@ use facteur::audit;
 use facteur::catalog::{Catalog, Command};
 use facteur::config::DiscordSettings;
 use facteur::discord::{Choice, Interaction, InteractionResponse, InteractionType};
-use facteur::endpoint::Rejection;
 use facteur::policy::{Caller, Policy};
 use facteur::spin::dispatch::{self, DispatchSettings};
-use facteur::spin::{InteractionRequest, discord, now, reject, reply, respond, variables};
+use facteur::spin::{discord, misconfigured, now, receive, reply, respond, variables};
 use serde_json::json;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
@@ -41,20 +40,16 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     })();
     let (verifier, name, settings) = match config {
         Ok(config) => config,
-        Err(e) => return misconfigured(out, &e.to_string()).await,
+        Err(e) => return respond(out, misconfigured("workflow-command", &e)).await,
     };
     let catalog = Catalog::embedded();
     let Some(command) = catalog.command(&name).filter(|c| c.workflow.is_some()) else {
-        return misconfigured(out, &format!("variable `command`: `{name}` is not a workflow command of the catalog"))
-            .await;
+        let error = format!("variable `command`: `{name}` is not a workflow command of the catalog");
+        return respond(out, misconfigured("workflow-command", &error)).await;
     };
-    let request = match InteractionRequest::read(req).await {
-        Ok(request) => request,
-        Err(rejection) => return respond(out, reject(&rejection)).await,
-    };
-    let interaction = match request.admit(&verifier) {
-        Ok(interaction) => interaction,
-        Err(rejection) => return respond(out, reject(&rejection)).await,
+    let (_, interaction) = match receive(req, &verifier).await {
+        Ok(received) => received,
+        Err(refusal) => return respond(out, refusal).await,
     };
     if interaction.command_name() != Some(command.name.as_str()) {
         eprintln!("{name}: refusing interaction {} meant for another command", interaction.id);
@@ -125,9 +120,4 @@ async fn template_choices(command: &Command, interaction: &Interaction, settings
         (Err(_), None) => Vec::new(),
     };
     names.into_iter().filter(|n| n.contains(typed.as_str())).take(25).map(|n| Choice::string(n.clone(), n)).collect()
-}
-
-async fn misconfigured(out: ResponseOutparam, error: &str) {
-    eprintln!("workflow-command: configuration error: {error}");
-    respond(out, reject(&Rejection::new(500, "facteur is misconfigured; see its logs"))).await;
 }

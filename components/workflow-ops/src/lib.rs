@@ -19,11 +19,10 @@ use facteur::audit;
 use facteur::catalog::Catalog;
 use facteur::config::{ArgoSettings, DiscordSettings};
 use facteur::discord::{Choice, Interaction, InteractionResponse, InteractionType, Message};
-use facteur::endpoint::Rejection;
 use facteur::policy::{Caller, Policy};
 use facteur::replies::{self, RunLine};
 use facteur::session::Run;
-use facteur::spin::{InteractionRequest, discord, now, reject, reply, respond, store, variables};
+use facteur::spin::{discord, misconfigured, now, receive, reply, respond, store, variables};
 use serde_json::json;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
@@ -55,18 +54,11 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     })();
     let (verifier, settings) = match config {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("workflow: configuration error: {e}");
-            return respond(out, reject(&Rejection::new(500, "facteur is misconfigured; see its logs"))).await;
-        }
+        Err(e) => return respond(out, misconfigured("workflow", &e)).await,
     };
-    let request = match InteractionRequest::read(req).await {
-        Ok(request) => request,
-        Err(rejection) => return respond(out, reject(&rejection)).await,
-    };
-    let interaction = match request.admit(&verifier) {
-        Ok(interaction) => interaction,
-        Err(rejection) => return respond(out, reject(&rejection)).await,
+    let (_, interaction) = match receive(req, &verifier).await {
+        Ok(received) => received,
+        Err(refusal) => return respond(out, refusal).await,
     };
     match interaction.kind {
         InteractionType::Autocomplete => {

@@ -88,6 +88,19 @@ impl InteractionRequest {
     }
 }
 
+/// Reads, checks and parses an interaction request; otherwise the refusal to answer with.
+pub async fn receive(req: IncomingRequest, verifier: &Verifier) -> Result<(InteractionRequest, Interaction), Response> {
+    let request = InteractionRequest::read(req).await.map_err(|r| reject(&r))?;
+    let interaction = request.admit(verifier).map_err(|r| reject(&r))?;
+    Ok((request, interaction))
+}
+
+/// The 500 of a component whose configuration is wrong: the details go to its log only.
+pub fn misconfigured(component: &str, error: &dyn std::fmt::Display) -> Response {
+    eprintln!("{component}: configuration error: {error}");
+    reject(&Rejection::new(500, "facteur is misconfigured; see its logs"))
+}
+
 /// 200 with an interaction response.
 pub fn reply(response: &InteractionResponse) -> Response {
     json(200, response.to_json())

@@ -246,3 +246,10 @@ async fn the_bridge_refuses_everything_until_configured() {
     assert_eq!(response.status, 503);
     assert!(w.app.log_text("bridge").contains("`bridge_secret`, `redis_address` and `events_channel` must be set"));
 }
+
+#[tokio::test]
+async fn the_trigger_refuses_to_start_when_redis_cannot_be_reached() {
+    let w = world(|b| b.variable("redis_address", "redis://127.0.0.1:9")).await;
+    let error = w.app.start_redis_trigger().await.err().expect("no Redis there");
+    assert!(format!("{error:#}").contains("connecting to redis://127.0.0.1:9"), "{error:#}");
+}
