@@ -1,0 +1,117 @@
+//! `facteur config validate`: every config file against its JSON Schema, then the catalog and
+//! spin.toml against each other, so a deployment fails here rather than in Discord.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use facteur::catalog::Catalog;
+use serde_json::Value;
+
+pub fn run(dir: &Path) -> Result<()> {
+    let problems = problems(dir)?;
+    if problems.is_empty() {
+        println!("configuration is valid");
+        return Ok(());
+    }
+    for problem in &problems {
+        println!("✗ {problem}");
+    }
+    bail!("{} problem(s) found", problems.len())
+}
+
+/// Every problem found, each naming the file and the thing to fix.
+pub fn problems(dir: &Path) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for (file, schema) in [
+        ("config/commands.json", "schemas/facteur-commands.schema.json"),
+        ("config/role-map.example.json", "schemas/facteur-discord-role-map.schema.json"),
+    ] {
+        let document = read_json(&dir.join(file))?;
+        let validator =
+            jsonschema::validator_for(&read_json(&dir.join(schema))?).map_err(|e| anyhow::anyhow!("{schema}: {e}"))?;
+        problems.extend(validator.iter_errors(&document).map(|e| format!("{file}: {e} (at {})", e.instance_path())));
+    }
+    let catalog_text = std::fs::read_to_string(dir.join("config/commands.json"))?;
+    let catalog = match Catalog::parse(&catalog_text).and_then(|c| c.check_patterns().map(|()| c)) {
+        Ok(catalog) => catalog,
+        Err(e) => {
+            problems.push(format!("config/commands.json: {e}"));
+            return Ok(problems);
+        }
+    };
+    let manifest: toml::Table = std::fs::read_to_string(dir.join("spin.toml"))
+        .context("reading spin.toml")?
+        .parse()
+        .context("spin.toml is not valid TOML")?;
+    problems.extend(manifest_problems(&manifest, &catalog));
+    Ok(problems)
+}
+
+fn manifest_problems(manifest: &toml::Table, catalog: &Catalog) -> Vec<String> {
+    let mut problems = Vec::new();
+    let empty = toml::Table::new();
+    let variables = manifest.get("variables").and_then(|v| v.as_table()).unwrap_or(&empty);
+    let components = manifest.get("component").and_then(|v| v.as_table()).unwrap_or(&empty);
+    let list = |component: &toml::Value, key: &str| -> Vec<String> {
+        component
+            .get(key)
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    for (id, component) in components {
+        let vars = component.get("variables").and_then(|v| v.as_table()).cloned().unwrap_or_default();
+        let hosts = list(component, "allowed_outbound_hosts");
+        for (name, value) in &vars {
+            for reference in references(value.as_str().unwrap_or_default()) {
+                if !variables.contains_key(&reference) {
+                    problems.push(format!("spin.toml: component `{id}` variable `{name}` refers to `{reference}`, which [variables] does not declare"));
+                }
+            }
+        }
+        // A component that is told where a service is must be allowed to reach it.
+        for service in ["argo_server_url", "discord_api_url", "redis_address"] {
+            if vars.contains_key(service) && !hosts.iter().any(|h| h.contains(service)) {
+                problems.push(format!("spin.toml: component `{id}` has `{service}` but its allowed_outbound_hosts do not include `{{{{ {service} }}}}`"));
+            }
+        }
+    }
+    let gateway_hosts = components.get("interactions").map(|g| list(g, "allowed_outbound_hosts")).unwrap_or_default();
+    for command in &catalog.commands {
+        let id = &command.component;
+        match components.get(id) {
+            None => problems.push(format!(
+                "spin.toml: `/{}` is served by component `{id}`, which spin.toml does not define",
+                command.name
+            )),
+            Some(component) => {
+                if command.workflow.is_some() {
+                    let served = component.get("variables").and_then(|v| v.get("command")).and_then(|v| v.as_str());
+                    if served != Some(command.name.as_str()) {
+                        problems.push(format!(
+                            "spin.toml: component `{id}` must set variable `command = \"{}\"`",
+                            command.name
+                        ));
+                    }
+                }
+            }
+        }
+        if !gateway_hosts.contains(&format!("http://{id}.spin.internal")) {
+            problems.push(format!("spin.toml: the gateway cannot reach `{id}`: add `http://{id}.spin.internal` to component `interactions` allowed_outbound_hosts"));
+        }
+    }
+    problems
+}
+
+fn references(template: &str) -> Vec<String> {
+    template
+        .split("{{")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("}}").map(|(name, _)| name.trim().to_owned()))
+        .collect()
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
+}

@@ -1,0 +1,193 @@
+//! The `facteur` binary against a fake Discord API, a harness-served app, and broken configs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use facteur_harness::App;
+use facteur_harness::fakes::{FakeServer, Reply};
+use facteur_harness::support::manifest_path;
+use serde_json::{Value, json};
+
+fn facteur(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_facteur")).args(args).env_remove("FACTEUR_SIGNING_SEED").output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A fake Discord API whose guild already has an outdated /plan and an obsolete /old.
+async fn discord(rate_limited: usize) -> FakeServer {
+    let limited = AtomicUsize::new(rate_limited);
+    FakeServer::start(move |request| {
+        if limited.load(Ordering::SeqCst) > 0 {
+            limited.fetch_sub(1, Ordering::SeqCst);
+            return Reply::json(429, json!({"message": "You are being rate limited.", "retry_after": 0.05, "global": false}));
+        }
+        if request.header("authorization") != Some("Bot bot-token") {
+            return Reply::json(401, json!({"message": "401: Unauthorized", "code": 0}));
+        }
+        match request.method.as_str() {
+            "GET" => Reply::json(
+                200,
+                json!([
+                    {"id": "1", "application_id": "42", "version": "1", "type": 1, "name": "plan", "description": "Old words", "options": []},
+                    {"id": "2", "application_id": "42", "version": "1", "type": 1, "name": "old", "description": "Gone"}
+                ]),
+            ),
+            _ => Reply::json(200, request.json()),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+async fn register(server: &FakeServer, extra: &[&str]) -> Output {
+    let api = server.origin();
+    let mut args = vec![
+        "commands",
+        "register",
+        "--guild",
+        "7",
+        "--application-id",
+        "42",
+        "--bot-token",
+        "bot-token",
+        "--api-url",
+        api.as_str(),
+    ];
+    args.extend_from_slice(extra);
+    let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+    tokio::task::spawn_blocking(move || facteur(&args.iter().map(String::as_str).collect::<Vec<_>>())).await.unwrap()
+}
+
+#[tokio::test]
+async fn register_dry_run_prints_the_diff_and_sends_no_put() {
+    let server = discord(0).await;
+    let output = register(&server, &["--dry-run"]).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = stdout(&output);
+    for line in ["+ /help", "~ /plan (description, options)", "+ /workflow", "- /old", "(dry run: nothing was changed)"]
+    {
+        assert!(text.contains(line), "{line} in:\n{text}");
+    }
+    let requests = server.requests();
+    assert_eq!(requests.iter().map(|r| r.method.as_str()).collect::<Vec<_>>(), ["GET"]);
+    assert_eq!(requests[0].path, "/api/v10/applications/42/guilds/7/commands");
+}
+
+#[tokio::test]
+async fn register_overwrites_with_the_catalogs_definitions_after_a_rate_limit() {
+    let server = discord(1).await;
+    let output = register(&server, &[]).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let puts: Vec<Value> = server.requests().iter().filter(|r| r.method == "PUT").map(|r| r.json()).collect();
+    assert_eq!(puts.len(), 1, "one bulk overwrite");
+    assert_eq!(puts[0], facteur::catalog::Catalog::embedded().discord_definitions());
+    assert!(stdout(&output).contains("Registered 6 commands."));
+}
+
+#[tokio::test]
+async fn interact_gets_pong_and_a_deferred_answer_from_a_served_app() {
+    let argo = FakeServer::start(|_| Reply::json(503, json!({"code": 14, "message": "unavailable"}))).await.unwrap();
+    let discord = FakeServer::start(|_| Reply::json(200, json!({}))).await.unwrap();
+    // The embedded defaults (public development key) with a role map and the fakes.
+    let app = App::builder(manifest_path())
+        .variable("role_map", json!({"plan": ["140000000000000001"]}).to_string())
+        .variable("argo_server_url", argo.origin())
+        .variable("discord_api_url", discord.origin())
+        .load()
+        .await
+        .unwrap();
+    let server = app.serve().await.unwrap();
+    let url = server.url("/interactions");
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || facteur(&args.iter().map(String::as_str).collect::<Vec<_>>()))
+    };
+    let ping = run(vec!["interact".into(), "ping".into(), "--url".into(), url.clone()]).await.unwrap();
+    assert_eq!(stdout(&ping), "200 OK\n{\"type\":1}\n");
+    let plan = run(vec![
+        "interact".into(),
+        "plan".into(),
+        "--option".into(),
+        "objective=Try facteur locally".into(),
+        "--roles".into(),
+        "140000000000000001".into(),
+        "--url".into(),
+        url,
+    ])
+    .await
+    .unwrap();
+    assert_eq!(stdout(&plan), "200 OK\n{\"type\":5}\n", "{}", String::from_utf8_lossy(&plan.stderr));
+    app.wait_idle(std::time::Duration::from_secs(20)).await.unwrap();
+    assert_eq!(argo.requests().len(), 1, "the /plan reached Argo");
+}
+
+#[test]
+fn keygen_prints_a_usable_key_pair() {
+    let text = stdout(&facteur(&["keygen"]));
+    let key = text.lines().next().unwrap().strip_prefix("discord_public_key = ").unwrap();
+    facteur::signature::Verifier::from_hex("discord_public_key", key, 300).unwrap();
+}
+
+/// A copy of the repository's configuration in a temporary folder, `edit` applied to one file.
+fn broken_copy(file: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir =
+        std::env::temp_dir().join(format!("facteur-cli-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    for path in [
+        "spin.toml",
+        "config/commands.json",
+        "config/role-map.example.json",
+        "schemas/facteur-commands.schema.json",
+        "schemas/facteur-discord-role-map.schema.json",
+    ] {
+        let target = dir.join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(repo().join(path), &target).unwrap();
+    }
+    let target = dir.join(file);
+    std::fs::write(&target, edit(std::fs::read_to_string(&target).unwrap())).unwrap();
+    dir
+}
+
+fn validate(dir: &Path) -> (bool, String) {
+    let output = facteur(&["config", "validate", "--dir", dir.to_str().unwrap()]);
+    (output.status.success(), stdout(&output))
+}
+
+#[test]
+fn config_validate_passes_on_the_repository() {
+    assert_eq!(validate(&repo()), (true, "configuration is valid\n".to_owned()));
+}
+
+#[test]
+fn config_validate_names_a_broken_catalog() {
+    let dir = broken_copy("config/commands.json", |text| {
+        text.replacen("\"component\": \"plan\"", "\"component\": \"Plan\"", 1)
+    });
+    let (ok, text) = validate(&dir);
+    assert!(!ok);
+    assert!(text.contains("config/commands.json:") && text.contains("\"Plan\" does not match"), "{text}");
+}
+
+#[test]
+fn config_validate_names_a_spin_toml_variable_mismatch() {
+    let dir = broken_copy("spin.toml", |text| {
+        text.replacen("argo_token = \"{{ argo_token }}\"", "argo_token = \"{{ argo_tokn }}\"", 1)
+    });
+    let (ok, text) = validate(&dir);
+    assert!(!ok);
+    assert!(
+        text.contains("✗ spin.toml: component `plan` variable `argo_token` refers to `argo_tokn`, which [variables] does not declare"),
+        "{text}"
+    );
+    let dir = broken_copy("spin.toml", |text| text.replacen("  \"http://review.spin.internal\",\n", "", 1));
+    let (_, text) = validate(&dir);
+    assert!(text.contains("the gateway cannot reach `review`"), "{text}");
+}
