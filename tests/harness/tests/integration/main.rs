@@ -4,6 +4,7 @@ mod common;
 mod config;
 mod gateway;
 mod host;
+mod kubernetes;
 mod operations;
 mod worker;
 mod workflows;
