@@ -44,6 +44,17 @@ pub fn problems(dir: &Path) -> Result<Vec<String>> {
         .parse()
         .context("spin.toml is not valid TOML")?;
     problems.extend(manifest_problems(&manifest, &catalog));
+    // `spin add -t facteur-command` leaves the new command's catalog line beside its crate.
+    for entry in std::fs::read_dir(dir.join("components")).into_iter().flatten().flatten() {
+        let line = entry.path().join("command.json");
+        if let Ok(value) = read_json(&line) {
+            let name = value["name"].as_str().unwrap_or_default();
+            if catalog.command(name).is_none() {
+                let shown = line.strip_prefix(dir).unwrap_or(&line).display().to_string();
+                problems.push(format!("{shown}: `/{name}` is not in config/commands.json yet; add this entry to it"));
+            }
+        }
+    }
     Ok(problems)
 }
 

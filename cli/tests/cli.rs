@@ -191,3 +191,20 @@ fn config_validate_names_a_spin_toml_variable_mismatch() {
     let (_, text) = validate(&dir);
     assert!(text.contains("the gateway cannot reach `review`"), "{text}");
 }
+
+#[test]
+fn config_validate_finds_a_catalog_line_left_beside_a_new_component() {
+    let dir = broken_copy("spin.toml", |text| text);
+    std::fs::create_dir_all(dir.join("components/deploy-status")).unwrap();
+    std::fs::write(
+        dir.join("components/deploy-status/command.json"),
+        r#"{"name": "deploy_status", "description": "d", "component": "deploy-status"}"#,
+    )
+    .unwrap();
+    let (ok, text) = validate(&dir);
+    assert!(!ok);
+    assert!(
+        text.contains("components/deploy-status/command.json: `/deploy_status` is not in config/commands.json yet"),
+        "{text}"
+    );
+}

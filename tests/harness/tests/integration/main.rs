@@ -6,5 +6,6 @@ mod gateway;
 mod host;
 mod kubernetes;
 mod operations;
+mod template;
 mod worker;
 mod workflows;
