@@ -328,6 +328,29 @@ impl App {
         .map_err(|_| anyhow!("handlers still running after {timeout:?}"))
     }
 
+    /// Mean time to instantiate `component` in a fresh store, as for every request.
+    pub async fn instantiation_cost(&self, component: &str, iterations: u32) -> Result<Duration> {
+        let loaded = self.shared.components.get(component).ok_or_else(|| anyhow!("no component `{component}`"))?;
+        let started = std::time::Instant::now();
+        for _ in 0..iterations {
+            let (state, _output) = State::new(loaded.config.clone(), self.shared.clone());
+            let mut store = Store::new(engine(), state);
+            match (&loaded.http, &loaded.redis) {
+                (Some(pre), _) => drop(pre.instantiate_async(&mut store).await.map_err(|e| anyhow!("{e:?}"))?),
+                (None, Some(pre)) => drop(pre.instantiate_async(&mut store).await.map_err(|e| anyhow!("{e:?}"))?),
+                (None, None) => bail!("`{component}` has no trigger export"),
+            }
+        }
+        Ok(started.elapsed() / iterations)
+    }
+
+    /// Component ids and their `.wasm` files.
+    pub fn components(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.shared.components.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
     /// Reads a key-value entry as the components stored it.
     pub async fn kv_get(&self, label: &str, key: &str) -> Option<Vec<u8>> {
         self.shared.kv.get(label, key).await.ok().flatten()

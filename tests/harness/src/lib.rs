@@ -7,9 +7,11 @@ pub mod app;
 pub mod fakes;
 pub mod host;
 pub mod kv;
+pub mod load;
 pub mod manifest;
 pub mod outbound;
 pub mod routes;
+pub mod scenarios;
 pub mod support;
 
 pub use app::{App, AppBuilder, Invocation, LogLine, OutboundCall, RedisTrigger, Response, Server, Trigger};

@@ -18,6 +18,9 @@ struct State {
     workflows: BTreeMap<(String, String), Value>,
     /// Replies given instead of handling the next submits, in order.
     submit_failures: VecDeque<Reply>,
+    /// Every n-th submit is answered with this reply (fault injection under load).
+    fail_every: Option<(u64, Reply)>,
+    submits: u64,
     token: Option<String>,
     delay: Duration,
     violations: Vec<String>,
@@ -60,6 +63,11 @@ impl FakeArgo {
     /// The next submits are answered with these, in order (e.g. an Argo 500), instead of handled.
     pub fn fail_next_submits(&self, replies: impl IntoIterator<Item = Reply>) {
         self.state.lock().unwrap().submit_failures.extend(replies);
+    }
+
+    /// Answers every `n`-th submit with `reply` instead of handling it.
+    pub fn fail_every(&self, n: u64, reply: Reply) {
+        self.state.lock().unwrap().fail_every = Some((n, reply));
     }
 
     /// Answers every request after `delay`.
@@ -144,6 +152,12 @@ fn handle(spec: &OpenApi, state: &mut State, request: &Recorded) -> Reply {
         ("POST", ["api", "v1", "workflows", namespace, "submit"]) => {
             if let Some(failure) = state.submit_failures.pop_front() {
                 return failure;
+            }
+            state.submits += 1;
+            if let Some((n, reply)) = &state.fail_every
+                && state.submits % n == 0
+            {
+                return reply.clone();
             }
             submit(state, namespace, &request.json())
         }

@@ -13,6 +13,9 @@ use super::{FakeServer, Recorded, Reply};
 struct State {
     /// Answer the next requests with 429 and this `retry_after` (seconds).
     rate_limits: Vec<f64>,
+    /// Every n-th request is answered with 429 and this `retry_after`.
+    rate_limit_every: Option<(u64, f64)>,
+    requests: u64,
 }
 
 pub struct FakeDiscord {
@@ -45,6 +48,11 @@ impl FakeDiscord {
         self.state.lock().unwrap().rate_limits.extend(std::iter::repeat_n(retry_after, count));
     }
 
+    /// Every `n`-th request gets 429 with `retry_after` seconds (fault injection under load).
+    pub fn rate_limit_every(&self, n: u64, retry_after: f64) {
+        self.state.lock().unwrap().rate_limit_every = Some((n, retry_after));
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.server.requests()
     }
@@ -53,7 +61,7 @@ impl FakeDiscord {
     pub fn channel_posts(&self) -> Vec<(String, Value)> {
         self.requests()
             .iter()
-            .filter(|r| r.method == "POST")
+            .filter(|r| r.method == "POST" && (200..300).contains(&r.status))
             .filter_map(|r| {
                 let parts: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
                 match parts.as_slice() {
@@ -64,11 +72,11 @@ impl FakeDiscord {
             .collect()
     }
 
-    /// Successful edits of `@original`.
+    /// Edits of `@original` that Discord accepted.
     pub fn edits(&self) -> Vec<Edit> {
         self.requests()
             .iter()
-            .filter(|r| r.method == "PATCH")
+            .filter(|r| r.method == "PATCH" && (200..300).contains(&r.status))
             .filter_map(|r| {
                 let parts: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
                 match parts.as_slice() {
@@ -87,8 +95,10 @@ fn invalid(message: &str) -> Reply {
 }
 
 fn handle(state: &mut State, request: &Recorded) -> Reply {
-    if !state.rate_limits.is_empty() {
-        let retry_after = state.rate_limits.remove(0);
+    state.requests += 1;
+    let periodic = state.rate_limit_every.filter(|(n, _)| state.requests % n == 0).map(|(_, after)| after);
+    if !state.rate_limits.is_empty() || periodic.is_some() {
+        let retry_after = periodic.unwrap_or_else(|| state.rate_limits.remove(0));
         return Reply::json(
             429,
             json!({"message": "You are being rate limited.", "retry_after": retry_after, "global": false}),

@@ -22,6 +22,8 @@ pub struct Recorded {
     pub path: String,
     pub headers: http::HeaderMap,
     pub body: Bytes,
+    /// The status the fake answered with.
+    pub status: u16,
 }
 
 impl Recorded {
@@ -89,13 +91,15 @@ impl FakeServer {
                         let (recorded, respond) = (recorded.clone(), respond.clone());
                         async move {
                             let (parts, body) = request.into_parts();
-                            let request = Recorded {
+                            let mut request = Recorded {
                                 method: parts.method.to_string(),
                                 path: parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).to_owned(),
                                 headers: parts.headers,
                                 body: body.collect().await.map(|b| b.to_bytes()).unwrap_or_default(),
+                                status: 0,
                             };
                             let reply = respond(&request);
+                            request.status = reply.status;
                             recorded.lock().unwrap().push(request);
                             tokio::time::sleep(reply.delay).await;
                             let mut response = http::Response::builder()

@@ -19,11 +19,11 @@ impl OpenApi {
         Ok(Self { doc: serde_json::from_str(&text)? })
     }
 
-    /// The Argo Server's official spec, from the project's shared specs (`../shared/specs`).
+    /// The Argo Server's official spec (pinned in `tests/specs`; `FACTEUR_ARGO_OPENAPI` overrides).
     pub fn argo() -> Result<Self> {
-        let path = std::env::var_os("FACTEUR_ARGO_OPENAPI").map(PathBuf::from).unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs/argo-swagger.json")
-        });
+        let path = std::env::var_os("FACTEUR_ARGO_OPENAPI")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../specs/argo-swagger.json"));
         Self::load(&path)
     }
 

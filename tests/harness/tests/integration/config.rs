@@ -83,3 +83,19 @@ fn lifecycle_events_match_their_schema_and_the_decoder() {
     let bad = json!({"workflow": "plan-1", "namespace": "argo", "phase": "Done"});
     assert!(!schema.is_valid(&bad), "unknown phase");
 }
+
+/// The pinned contract specs are the project's shared ones, when those are at hand.
+#[test]
+fn pinned_specs_match_the_shared_specs() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for name in ["argo-swagger.json", "spinkube-spinapp-crd.yaml"] {
+        let shared = root.join("../shared/specs").join(name);
+        if let Ok(expected) = std::fs::read(&shared) {
+            assert!(
+                std::fs::read(root.join("tests/specs").join(name)).unwrap() == expected,
+                "tests/specs/{name} differs from {}",
+                shared.display()
+            );
+        }
+    }
+}

@@ -32,7 +32,7 @@ fn rendered() -> Option<Vec<Value>> {
 }
 
 fn spinapp_schema() -> jsonschema::Validator {
-    let path = repo().join("../shared/specs/spinkube-spinapp-crd.yaml");
+    let path = repo().join("tests/specs/spinkube-spinapp-crd.yaml");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let crd = serde_yaml_ng::Deserializer::from_str(&text)
         .map(|doc| Value::deserialize(doc).unwrap())

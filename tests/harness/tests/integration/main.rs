@@ -5,6 +5,7 @@ mod config;
 mod gateway;
 mod host;
 mod kubernetes;
+mod load;
 mod operations;
 mod template;
 mod worker;
