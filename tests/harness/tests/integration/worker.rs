@@ -2,6 +2,7 @@
 //! worker's Redis trigger runs the real `.wasm`. CommandEvents are encoded from
 //! `proto/facteur/v1/contract.proto` itself.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -252,4 +253,86 @@ async fn the_trigger_refuses_to_start_when_redis_cannot_be_reached() {
     let w = world(|b| b.variable("redis_address", "redis://127.0.0.1:9")).await;
     let error = w.app.start_redis_trigger().await.err().expect("no Redis there");
     assert!(format!("{error:#}").contains("connecting to redis://127.0.0.1:9"), "{error:#}");
+}
+
+/// A `redis-server` of the test's own, on a free loopback port; killed when dropped.
+struct OwnRedis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> Option<Self> {
+        let child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn();
+        match child {
+            Ok(child) => Some(Self { child, port }),
+            Err(e) if std::env::var_os("CI").is_none() => {
+                eprintln!("skipping: redis-server cannot be started ({e})");
+                None
+            }
+            Err(e) => panic!("redis-server is required in CI: {e}"),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    async fn ready(&self) {
+        let url = self.url();
+        let up = eventually(WAIT, async || {
+            let mut conn = redis::Client::open(url.as_str()).ok()?.get_multiplexed_async_connection().await.ok()?;
+            redis::cmd("PING").query_async::<String>(&mut conn).await.ok()
+        })
+        .await;
+        assert!(up.is_some(), "redis-server on {url} did not come up");
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_redis_restart_loses_only_what_the_delivery_guarantees_allow() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let Some(redis) = OwnRedis::start(port) else { return };
+    redis.ready().await;
+    let w = queue_world(&redis.url()).await;
+    let worker = with_worker(&w).await;
+    let record = |id: &str| protobuf(&command_event(id, "plan", json!({"objective": "Ship the bot"}), &[OPS]));
+    let before: Vec<String> = (0..5).map(|_| next_id()).collect();
+    for id in &before {
+        assert_eq!(bridge(&w, record(id), SECRET).await.status, 202);
+    }
+    until_edits(&w, 5).await;
+
+    // Redis goes away: the trigger ends (as `spin up` exits and the pod restarts), the bridge
+    // refuses records with 503 and Knative keeps them.
+    drop(redis);
+    let during = next_id();
+    assert_eq!(bridge(&w, record(&during), SECRET).await.status, 503, "refused while Redis is down");
+    assert!(eventually(WAIT, async || worker.is_finished().then_some(())).await.is_some(), "the trigger stops");
+    assert!(w.app.log_text("redis-trigger").contains("disconnected from"));
+
+    // Redis and the worker come back; Knative redelivers the refused record.
+    let redis = OwnRedis::start(port).unwrap();
+    redis.ready().await;
+    let _worker = with_worker(&w).await;
+    assert_eq!(bridge(&w, record(&during), SECRET).await.status, 202);
+    let after = next_id();
+    assert_eq!(bridge(&w, record(&after), SECRET).await.status, 202);
+    until_edits(&w, 7).await;
+    let names: BTreeSet<String> =
+        w.argo.workflows().iter().map(|wf| wf["metadata"]["name"].as_str().unwrap().to_owned()).collect();
+    for id in before.iter().chain([&during, &after]) {
+        assert!(names.contains(&format!("plan-{id}")), "plan-{id} was lost");
+    }
+    assert_eq!(names.len(), 7, "nothing started twice");
 }
