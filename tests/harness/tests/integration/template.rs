@@ -69,11 +69,16 @@ fn the_command_template_renders_and_builds() {
     let app = std::env::temp_dir().join(format!("facteur-template-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&app);
     render_tree(&template.join("content"), &app.join("components/deploy-status"), &values);
-    let root = std::fs::read_to_string(repo.join("Cargo.toml")).unwrap();
-    let workspace = root[..root.find("# The harness compiles components").unwrap_or(root.len())]
-        .replace("\"components/*\",\n    \"cli\",\n    \"tests/harness\",\n    \"tests/fixtures/probe\",\n    \"tests/fixtures/probe-redis\",", "\"components/*\",")
-        .replace("default-members = [\"components/facteur\", \"cli\", \"tests/harness\"]", "")
-        .replace("{ path = \"components/facteur\" }", &format!("{{ path = {:?} }}", repo.join("components/facteur")));
+    // facteur's own workspace file, with only components/* as members and the library by path.
+    let mut workspace: toml::Table = std::fs::read_to_string(repo.join("Cargo.toml")).unwrap().parse().unwrap();
+    let ws = workspace["workspace"].as_table_mut().unwrap();
+    ws.insert("members".into(), toml::Value::Array(vec!["components/*".into()]));
+    ws.remove("default-members");
+    ws["dependencies"]["facteur"]["path"] = repo.join("components/facteur").display().to_string().into();
+    // The same release profile (so the build reuses the main artifacts), not the host-only ones.
+    let profiles = workspace["profile"].as_table_mut().unwrap();
+    profiles.retain(|name, _| name == "release");
+    let workspace = toml::to_string(&workspace).unwrap();
     std::fs::write(app.join("Cargo.toml"), workspace).unwrap();
 
     // The manifest with the snippet `spin add` appends.
