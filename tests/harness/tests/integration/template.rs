@@ -80,6 +80,7 @@ fn the_command_template_renders_and_builds() {
     profiles.retain(|name, _| name == "release");
     let workspace = toml::to_string(&workspace).unwrap();
     std::fs::write(app.join("Cargo.toml"), workspace).unwrap();
+    std::fs::copy(repo.join("Cargo.lock"), app.join("Cargo.lock")).unwrap(); // the same versions, nothing to fetch
 
     // The manifest with the snippet `spin add` appends.
     let snippet = render(&std::fs::read_to_string(template.join("metadata/snippets/component.txt")).unwrap(), &values);
