@@ -13,7 +13,47 @@ use crate::fakes::discord::FakeDiscord;
 use crate::support::{Signer, eventually, manifest_path};
 use crate::{App, load};
 
-const ROLE: &str = "150000000000000001";
+/// The role the scenarios' member holds, granted `/plan`.
+pub const ROLE: &str = "150000000000000001";
+
+/// The real app served on loopback, with fake Argo and Discord and a signer.
+pub struct Served {
+    pub app: App,
+    pub server: crate::Server,
+    pub argo: FakeArgo,
+    pub discord: FakeDiscord,
+    pub signer: Signer,
+}
+
+pub async fn served() -> Result<Served> {
+    let argo = FakeArgo::start(&[("argo", "facteur-dispatch")]).await?;
+    let discord = FakeDiscord::start().await?;
+    let signer = Signer::default();
+    let app = App::builder(manifest_path())
+        .variable("discord_public_key", signer.public_key_hex())
+        .variable("role_map", json!({"plan": [ROLE]}).to_string())
+        .variable("argo_server_url", argo.origin())
+        .variable("discord_api_url", discord.origin())
+        .load()
+        .await?;
+    let server = app.serve().await?;
+    Ok(Served { app, server, argo, discord, signer })
+}
+
+/// A signed `/plan` request for interaction `id`, addressed to the served app.
+pub fn plan_request(served: &Served, id: u64) -> http::Request<http_body_util::Full<bytes::Bytes>> {
+    let body = json!({
+        "id": id.to_string(), "application_id": "1170000000000000000", "type": 2, "token": format!("token-{id}"), "version": 1,
+        "guild_id": "1100000000000000000", "channel_id": "1110000000000000000",
+        "member": {"user": {"id": "1200000000000000000", "username": "load"}, "roles": [ROLE]},
+        "data": {"name": "plan", "type": 1, "options": [{"name": "objective", "type": 3, "value": format!("run {id}")}]}
+    });
+    let mut request = served.signer.request(body.to_string());
+    *request.uri_mut() = served.server.url("/interactions").parse().expect("a valid URL");
+    request
+}
+
+const FIRST_ID: u64 = 1_300_000_000_000_000_000;
 
 /// What `nothing_lost` observed.
 #[derive(Debug)]
@@ -32,35 +72,13 @@ pub struct Outcome {
 /// every 10th edit. Fails unless every interaction ended with exactly one workflow or exactly
 /// one error reply, and no workflow was started twice.
 pub async fn nothing_lost(commands: usize, concurrency: usize, faults: bool) -> Result<Outcome> {
-    let argo = FakeArgo::start(&[("argo", "facteur-dispatch")]).await?;
-    let discord = FakeDiscord::start().await?;
+    let served = served().await?;
+    let Served { app, server, argo, discord, .. } = &served;
     if faults {
         argo.fail_every(5, Reply::json(500, json!({"code": 13, "message": "injected failure"})));
         discord.rate_limit_every(10, 0.01);
     }
-    let signer = Signer::default();
-    let app = App::builder(manifest_path())
-        .variable("discord_public_key", signer.public_key_hex())
-        .variable("role_map", json!({"plan": [ROLE]}).to_string())
-        .variable("argo_server_url", argo.origin())
-        .variable("discord_api_url", discord.origin())
-        .load()
-        .await?;
-    let server = app.serve().await?;
-    let requests = (0..commands)
-        .map(|i| {
-            let id = format!("{}", 1_300_000_000_000_000_000u64 + i as u64);
-            let body = json!({
-                "id": id, "application_id": "1170000000000000000", "type": 2, "token": format!("token-{id}"), "version": 1,
-                "guild_id": "1100000000000000000", "channel_id": "1110000000000000000",
-                "member": {"user": {"id": "1200000000000000000", "username": "load"}, "roles": [ROLE]},
-                "data": {"name": "plan", "type": 1, "options": [{"name": "objective", "type": 3, "value": format!("run {i}")}]}
-            });
-            let mut request = signer.request(body.to_string());
-            *request.uri_mut() = server.url("/interactions").parse().expect("a valid URL");
-            request
-        })
-        .collect();
+    let requests = (0..commands).map(|i| plan_request(&served, FIRST_ID + i as u64)).collect();
     let started = Instant::now();
     let acks = load::run(server.addr, requests, concurrency).await?;
     ensure!(acks.statuses.iter().all(|s| *s == 200), "every request is acknowledged with 200");
@@ -80,7 +98,7 @@ pub async fn nothing_lost(commands: usize, concurrency: usize, faults: bool) -> 
     ensure!(unique.len() == workflows.len(), "no workflow twice");
     let mut error_replies = 0;
     for i in 0..commands {
-        let id = 1_300_000_000_000_000_000u64 + i as u64;
+        let id = FIRST_ID + i as u64;
         let token = format!("token-{id}");
         let texts = replies.get(&token).cloned().unwrap_or_default();
         let successful: Vec<&String> = texts.iter().collect();

@@ -14,14 +14,12 @@ use facteur::endpoint::{Received, admit};
 use facteur::policy::{Caller, Policy, RoleMap};
 use facteur::routing::route;
 use facteur::signature::Verifier;
-use facteur_harness::fakes::argo::FakeArgo;
-use facteur_harness::fakes::discord::FakeDiscord;
 use facteur_harness::support::{Signer, eventually, manifest_path, now};
-use facteur_harness::{App, load};
+use facteur_harness::{App, load, scenarios};
 use http_body_util::Full;
 use serde_json::json;
 
-const ROLE: &str = "150000000000000001";
+use facteur_harness::scenarios::ROLE;
 
 fn plan_body(id: u64) -> String {
     json!({
@@ -82,39 +80,29 @@ struct Row {
 
 /// Signed PINGs or /plans through the served app over loopback.
 async fn end_to_end(plan: bool, requests: usize, concurrency: usize, first_id: u64) -> Result<Row> {
-    let argo = FakeArgo::start(&[("argo", "facteur-dispatch")]).await?;
-    let discord = FakeDiscord::start().await?;
-    let signer = Signer::default();
-    let app = App::builder(manifest_path())
-        .variable("discord_public_key", signer.public_key_hex())
-        .variable("role_map", json!({"plan": [ROLE]}).to_string())
-        .variable("argo_server_url", argo.origin())
-        .variable("discord_api_url", discord.origin())
-        .load()
-        .await?;
-    let server = app.serve().await?;
+    let served = scenarios::served().await?;
     let bodies: Vec<http::Request<Full<Bytes>>> = (0..requests as u64)
         .map(|i| {
-            let body = if plan {
-                plan_body(first_id + i)
-            } else {
-                json!({"id": (first_id + i).to_string(), "application_id": "1", "type": 1}).to_string()
-            };
-            let mut request = signer.request(body);
-            *request.uri_mut() = server.url("/interactions").parse().unwrap();
+            if plan {
+                return scenarios::plan_request(&served, first_id + i);
+            }
+            let mut request = served
+                .signer
+                .request(json!({"id": (first_id + i).to_string(), "application_id": "1", "type": 1}).to_string());
+            *request.uri_mut() = served.server.url("/interactions").parse().unwrap();
             request
         })
         .collect();
     let started = Instant::now();
-    let report = load::run(server.addr, bodies, concurrency).await?;
+    let report = load::run(served.server.addr, bodies, concurrency).await?;
     anyhow::ensure!(report.statuses.iter().all(|s| *s == 200), "all answered 200");
     let completion = if plan {
-        eventually(Duration::from_secs(600), async || (discord.edits().len() >= requests).then_some(())).await;
+        eventually(Duration::from_secs(600), async || (served.discord.edits().len() >= requests).then_some(())).await;
         Some(started.elapsed())
     } else {
         None
     };
-    app.wait_idle(Duration::from_secs(60)).await?;
+    served.app.wait_idle(Duration::from_secs(60)).await?;
     Ok(Row {
         what: if plan { "signed /plan (deferred; Argo submit and Discord edit after)" } else { "signed PING" },
         concurrency,
