@@ -336,8 +336,12 @@ impl App {
             let (state, _output) = State::new(loaded.config.clone(), self.shared.clone());
             let mut store = Store::new(engine(), state);
             match (&loaded.http, &loaded.redis) {
-                (Some(pre), _) => drop(pre.instantiate_async(&mut store).await.map_err(|e| anyhow!("{e:?}"))?),
-                (None, Some(pre)) => drop(pre.instantiate_async(&mut store).await.map_err(|e| anyhow!("{e:?}"))?),
+                (Some(pre), _) => {
+                    pre.instantiate_async(&mut store).await.map_err(|e| anyhow!("{e:?}"))?;
+                }
+                (None, Some(pre)) => {
+                    pre.instantiate_async(&mut store).await.map_err(|e| anyhow!("{e:?}"))?;
+                }
                 (None, None) => bail!("`{component}` has no trigger export"),
             }
         }

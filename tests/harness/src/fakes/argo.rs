@@ -155,7 +155,7 @@ fn handle(spec: &OpenApi, state: &mut State, request: &Recorded) -> Reply {
             }
             state.submits += 1;
             if let Some((n, reply)) = &state.fail_every
-                && state.submits % n == 0
+                && state.submits.is_multiple_of(*n)
             {
                 return reply.clone();
             }

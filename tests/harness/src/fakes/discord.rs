@@ -96,7 +96,7 @@ fn invalid(message: &str) -> Reply {
 
 fn handle(state: &mut State, request: &Recorded) -> Reply {
     state.requests += 1;
-    let periodic = state.rate_limit_every.filter(|(n, _)| state.requests % n == 0).map(|(_, after)| after);
+    let periodic = state.rate_limit_every.filter(|(n, _)| state.requests.is_multiple_of(*n)).map(|(_, after)| after);
     if !state.rate_limits.is_empty() || periodic.is_some() {
         let retry_after = periodic.unwrap_or_else(|| state.rate_limits.remove(0));
         return Reply::json(
