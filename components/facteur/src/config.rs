@@ -11,7 +11,6 @@ use crate::signature::{DEFAULT_TOLERANCE_SECS, Verifier};
 /// Variable names, as declared in `spin.toml`.
 pub mod var {
     pub const DISCORD_PUBLIC_KEY: &str = "discord_public_key";
-    pub const DISCORD_APPLICATION_ID: &str = "discord_application_id";
     pub const SIGNATURE_TOLERANCE_SECS: &str = "signature_tolerance_secs";
     pub const ROLE_MAP: &str = "role_map";
     pub const UNLISTED_COMMANDS: &str = "unlisted_commands";

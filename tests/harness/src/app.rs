@@ -348,7 +348,7 @@ impl App {
         Ok(started.elapsed() / iterations)
     }
 
-    /// Component ids and their `.wasm` files.
+    /// The ids of the loaded components, sorted.
     pub fn components(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.shared.components.keys().cloned().collect();
         ids.sort();
