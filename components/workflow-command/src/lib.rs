@@ -18,9 +18,6 @@ use serde_json::json;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
-/// Autocomplete is answered inline, within Discord's 3 seconds.
-const AUTOCOMPLETE_DEADLINE: std::time::Duration = std::time::Duration::from_millis(2000);
-
 struct Settings {
     policy: Policy,
     dispatch: DispatchSettings,
@@ -109,7 +106,7 @@ async fn template_choices(command: &Command, interaction: &Interaction, settings
     let listed = facteur::spin::argo::send_with_deadline(
         &settings.dispatch.argo,
         &argo::templates(namespace, &typed),
-        AUTOCOMPLETE_DEADLINE,
+        facteur::spin::argo::INLINE_DEADLINE,
     )
     .await
     .and_then(|(status, body)| argo::parse_template_names(status, &body));

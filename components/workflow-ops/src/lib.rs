@@ -22,14 +22,13 @@ use facteur::discord::{Choice, Interaction, InteractionResponse, InteractionType
 use facteur::policy::{Caller, Policy};
 use facteur::replies::{self, RunLine};
 use facteur::session::Run;
+use facteur::spin::argo::INLINE_DEADLINE;
 use facteur::spin::{discord, misconfigured, now, receive, reply, respond, store, variables};
 use serde_json::json;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
 const COMMAND: &str = "workflow";
-/// Inline answers (autocomplete, Refresh) must reach Discord within 3 seconds.
-const INLINE_DEADLINE: Duration = Duration::from_millis(2000);
 const DEFAULT_TAIL: u32 = 50;
 const MAX_LISTED: usize = 10;
 

@@ -8,6 +8,10 @@ use super::outbound::{SendFailure, send_within};
 use crate::argo::{ArgoError, ArgoRequest};
 use crate::config::ArgoSettings;
 
+/// Deadline of Argo calls made before answering inline (autocomplete, Refresh): the answer
+/// must reach Discord within its 3 seconds.
+pub const INLINE_DEADLINE: Duration = Duration::from_millis(2000);
+
 /// Sends one request; the status and body, or why nothing came back.
 pub async fn send(settings: &ArgoSettings, request: &ArgoRequest) -> Result<(u16, Vec<u8>), ArgoError> {
     send_with_deadline(settings, request, Duration::from_secs(settings.timeout_secs)).await
