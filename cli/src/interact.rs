@@ -3,8 +3,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use ed25519_compact::{KeyPair, Seed};
 use facteur::catalog::{Catalog, OptionKind};
+use facteur::signature::SigningKey;
 use serde_json::{Value, json};
 
 #[derive(clap::Args)]
@@ -45,14 +45,12 @@ pub fn run(args: &Args) -> Result<()> {
         }
         None => *facteur::config::DEV_SEED,
     };
-    let pair = KeyPair::from_seed(Seed::new(seed));
+    let key = SigningKey::from_seed(&seed);
     let timestamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs().to_string();
-    let mut message = timestamp.as_bytes().to_vec();
-    message.extend_from_slice(body.as_bytes());
     let response = reqwest::blocking::Client::new()
         .post(&args.url)
         .header("content-type", "application/json")
-        .header("x-signature-ed25519", hex::encode(*pair.sk.sign(message, None)))
+        .header("x-signature-ed25519", key.sign(&timestamp, body.as_bytes()))
         .header("x-signature-timestamp", timestamp)
         .body(body)
         .send()

@@ -51,20 +51,26 @@ enum ConfigAction {
     },
 }
 
+/// A fresh key pair: the public half for `discord_public_key`, the seed for `facteur interact`.
+fn keygen() -> anyhow::Result<()> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness from the system: {e}"))?;
+    let key = facteur::signature::SigningKey::from_seed(&seed);
+    let (public, seed) = (key.public_key_hex(), key.seed_hex());
+    println!("discord_public_key = {public}");
+    println!("FACTEUR_SIGNING_SEED = {seed}");
+    println!("# Start facteur with the public key and sign with the seed:");
+    println!("#   spin up --build --variable discord_public_key={public}");
+    println!("#   FACTEUR_SIGNING_SEED={seed} facteur interact help");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match Cli::parse().command {
         Command::Commands { action: CommandsAction::Register(args) } => register::run(&args),
         Command::Interact(args) => interact::run(&args),
-        Command::Keygen => {
-            let pair = ed25519_compact::KeyPair::generate();
-            println!("discord_public_key = {}", hex::encode(*pair.pk));
-            println!("FACTEUR_SIGNING_SEED = {}", hex::encode(*pair.sk.seed()));
-            println!("# Start facteur with the public key and sign with the seed:");
-            println!("#   spin up --build --variable discord_public_key={}", hex::encode(*pair.pk));
-            println!("#   FACTEUR_SIGNING_SEED={} facteur interact help", hex::encode(*pair.sk.seed()));
-            Ok(())
-        }
+        Command::Keygen => keygen(),
         Command::Config { action: ConfigAction::Validate { dir } } => validate::run(&dir),
     };
     match result {

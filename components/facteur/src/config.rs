@@ -220,8 +220,7 @@ mod tests {
 
     #[test]
     fn dev_public_key_matches_dev_seed() {
-        let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(*DEV_SEED));
-        assert_eq!(hex::encode(*pair.pk), DEV_PUBLIC_KEY);
+        assert_eq!(crate::signature::SigningKey::from_seed(DEV_SEED).public_key_hex(), DEV_PUBLIC_KEY);
     }
 
     #[test]

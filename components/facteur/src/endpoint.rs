@@ -46,17 +46,15 @@ pub fn admit(received: &Received, verifier: &Verifier, now: u64) -> Result<Inter
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ed25519_compact::{KeyPair, Seed};
+    use crate::signature::SigningKey;
 
     const NOW: u64 = 1_790_000_000;
 
     fn signed(body: &[u8]) -> (Verifier, String, String) {
-        let pair = KeyPair::from_seed(Seed::new([3; 32]));
+        let pair = SigningKey::from_seed(&[3; 32]);
         let ts = NOW.to_string();
-        let mut message = ts.as_bytes().to_vec();
-        message.extend_from_slice(body);
-        let sig = hex::encode(*pair.sk.sign(message, None));
-        (Verifier::from_hex("k", &hex::encode(*pair.pk), 300).unwrap(), sig, ts)
+        let sig = pair.sign(&ts, body);
+        (Verifier::from_hex("k", &pair.public_key_hex(), 300).unwrap(), sig, ts)
     }
 
     fn admit_body(method: &str, body: &[u8]) -> Result<Interaction, Rejection> {

@@ -1,7 +1,7 @@
 //! Discord request signatures: Ed25519 over `X-Signature-Timestamp` + raw body, checked
 //! with the application's public key, plus a freshness window against replays.
 
-use ed25519_compact::{PublicKey, Signature};
+use ed25519_dalek::{Signature, VerifyingKey};
 use thiserror::Error;
 
 pub const SIGNATURE_HEADER: &str = "x-signature-ed25519";
@@ -37,7 +37,7 @@ pub struct KeyError {
 
 #[derive(Debug, Clone)]
 pub struct Verifier {
-    key: PublicKey,
+    key: VerifyingKey,
     tolerance_secs: u64,
 }
 
@@ -46,13 +46,16 @@ impl Verifier {
     /// `variable` names where it came from, for the error message.
     pub fn from_hex(variable: &'static str, hex_key: &str, tolerance_secs: u64) -> Result<Self, KeyError> {
         let bytes = hex::decode(hex_key.trim()).map_err(|_| KeyError { variable, reason: "public key is not hex" })?;
-        let key = PublicKey::from_slice(&bytes)
+        let bytes: [u8; 32] = bytes
+            .try_into()
             .map_err(|_| KeyError { variable, reason: "public key must be 32 bytes (64 hex characters)" })?;
+        let key = VerifyingKey::from_bytes(&bytes)
+            .map_err(|_| KeyError { variable, reason: "public key is not a point of Ed25519's curve" })?;
         Ok(Self { key, tolerance_secs })
     }
 
     pub fn public_key_hex(&self) -> String {
-        hex::encode(self.key.as_ref())
+        hex::encode(self.key.as_bytes())
     }
 
     /// Checks a request's headers and raw body at time `now` (Unix seconds).
@@ -65,7 +68,7 @@ impl Verifier {
     ) -> Result<(), SignatureError> {
         let signature = signature.ok_or(SignatureError::MissingSignature)?;
         let timestamp = timestamp.ok_or(SignatureError::MissingTimestamp)?;
-        let mut raw = [0u8; Signature::BYTES];
+        let mut raw = [0u8; Signature::BYTE_SIZE];
         hex::decode_to_slice(signature.trim(), &mut raw).map_err(|_| SignatureError::MalformedSignature)?;
         let sent: u64 = timestamp.parse().map_err(|_| SignatureError::MalformedTimestamp)?;
         if sent.abs_diff(now) > self.tolerance_secs {
@@ -74,29 +77,55 @@ impl Verifier {
         let mut message = Vec::with_capacity(timestamp.len() + body.len());
         message.extend_from_slice(timestamp.as_bytes());
         message.extend_from_slice(body);
-        self.key.verify(&message, &Signature::new(raw)).map_err(|_| SignatureError::BadSignature)
+        // Strict: also refuses small-order keys and nonces and non-canonical encodings, so no
+        // signature other than the one the key's owner made is ever accepted.
+        self.key.verify_strict(&message, &Signature::from_bytes(&raw)).map_err(|_| SignatureError::BadSignature)
+    }
+}
+
+/// A private key that signs like Discord does: for the CLI, tests and benchmarks (components
+/// only verify).
+pub struct SigningKey(ed25519_dalek::SigningKey);
+
+impl SigningKey {
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        Self(ed25519_dalek::SigningKey::from_bytes(seed))
+    }
+
+    /// What `discord_public_key` must hold to accept this key's signatures.
+    pub fn public_key_hex(&self) -> String {
+        hex::encode(self.0.verifying_key().as_bytes())
+    }
+
+    pub fn seed_hex(&self) -> String {
+        hex::encode(self.0.as_bytes())
+    }
+
+    /// Hex signature of `timestamp + body`, the value of `X-Signature-Ed25519`.
+    pub fn sign(&self, timestamp: &str, body: &[u8]) -> String {
+        use ed25519_dalek::Signer as _;
+        let mut message = timestamp.as_bytes().to_vec();
+        message.extend_from_slice(body);
+        hex::encode(self.0.sign(&message).to_bytes())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ed25519_compact::{KeyPair, Seed};
 
     const NOW: u64 = 1_790_000_000;
     const BODY: &[u8] = br#"{"type":1,"id":"1","application_id":"2","token":"t"}"#;
 
-    fn keys() -> (KeyPair, Verifier) {
-        let pair = KeyPair::from_seed(Seed::new([7; 32]));
+    fn keys() -> (SigningKey, Verifier) {
+        let pair = SigningKey::from_seed(&[7; 32]);
         let verifier =
-            Verifier::from_hex("discord_public_key", &hex::encode(*pair.pk), DEFAULT_TOLERANCE_SECS).unwrap();
+            Verifier::from_hex("discord_public_key", &pair.public_key_hex(), DEFAULT_TOLERANCE_SECS).unwrap();
         (pair, verifier)
     }
 
-    fn sign(pair: &KeyPair, timestamp: &str, body: &[u8]) -> String {
-        let mut message = timestamp.as_bytes().to_vec();
-        message.extend_from_slice(body);
-        hex::encode(*pair.sk.sign(message, None))
+    fn sign(pair: &SigningKey, timestamp: &str, body: &[u8]) -> String {
+        pair.sign(timestamp, body)
     }
 
     #[test]
@@ -109,7 +138,7 @@ mod tests {
     #[test]
     fn wrong_key_fails() {
         let (_, v) = keys();
-        let other = KeyPair::from_seed(Seed::new([8; 32]));
+        let other = SigningKey::from_seed(&[8; 32]);
         let ts = NOW.to_string();
         assert_eq!(v.verify(Some(&sign(&other, &ts, BODY)), Some(&ts), BODY, NOW), Err(SignatureError::BadSignature));
     }
@@ -182,10 +211,21 @@ mod tests {
 
     #[test]
     fn configurable_window() {
-        let pair = KeyPair::from_seed(Seed::new([7; 32]));
-        let v = Verifier::from_hex("k", &hex::encode(*pair.pk), 10).unwrap();
+        let pair = SigningKey::from_seed(&[7; 32]);
+        let v = Verifier::from_hex("k", &pair.public_key_hex(), 10).unwrap();
         let ts = (NOW - 11).to_string();
         assert_eq!(v.verify(Some(&sign(&pair, &ts, BODY)), Some(&ts), BODY, NOW), Err(SignatureError::OutsideWindow));
+    }
+
+    #[test]
+    fn a_small_order_key_accepts_no_forgery() {
+        // With the identity point as key, R = identity and s = 0 satisfy the cofactorless
+        // equation for every message; strict verification refuses them.
+        let identity = format!("01{}", "00".repeat(31));
+        let v = Verifier::from_hex("k", &identity, 300).unwrap();
+        let forged = format!("01{}", "00".repeat(63));
+        let ts = NOW.to_string();
+        assert_eq!(v.verify(Some(&forged), Some(&ts), BODY, NOW), Err(SignatureError::BadSignature));
     }
 
     #[test]

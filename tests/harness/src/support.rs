@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
-use ed25519_compact::KeyPair;
+use facteur::signature::SigningKey;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 
@@ -17,25 +17,29 @@ pub fn manifest_path() -> PathBuf {
 
 /// Signs requests the way Discord does, with a key generated for the test.
 pub struct Signer {
-    pair: KeyPair,
+    key: SigningKey,
 }
 
 impl Default for Signer {
     fn default() -> Self {
-        Self { pair: KeyPair::generate() }
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).expect("system randomness");
+        Self::from_seed(&seed)
     }
 }
 
 impl Signer {
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        Self { key: SigningKey::from_seed(seed) }
+    }
+
     pub fn public_key_hex(&self) -> String {
-        hex::encode(*self.pair.pk)
+        self.key.public_key_hex()
     }
 
     /// Hex signature of `timestamp + body`.
     pub fn sign(&self, timestamp: &str, body: &[u8]) -> String {
-        let mut message = timestamp.as_bytes().to_vec();
-        message.extend_from_slice(body);
-        hex::encode(*self.pair.sk.sign(message, None))
+        self.key.sign(timestamp, body)
     }
 
     /// A POST to `/interactions` signed now.

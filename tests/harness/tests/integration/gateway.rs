@@ -223,18 +223,8 @@ async fn buttons_route_by_custom_id_prefix() {
 #[tokio::test]
 async fn embedded_defaults_run_and_warn_about_the_development_key() {
     let app = App::builder(manifest_path()).load().await.unwrap();
-    let dev = facteur::config::DEV_SEED;
-    let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(*dev));
-    let body = br#"{"id":"1","application_id":"2","type":1}"#;
-    let timestamp = now().to_string();
-    let mut message = timestamp.as_bytes().to_vec();
-    message.extend_from_slice(body);
-    let request = http::Request::post("/interactions")
-        .header("x-signature-ed25519", hex::encode(*pair.sk.sign(message, None)))
-        .header("x-signature-timestamp", timestamp)
-        .body(Full::new(Bytes::from_static(body)))
-        .unwrap();
-    let response = app.handle(request).await.unwrap();
+    let signer = Signer::from_seed(facteur::config::DEV_SEED);
+    let response = app.handle(signer.request(r#"{"id":"1","application_id":"2","type":1}"#)).await.unwrap();
     assert_eq!(response.json(), json!({"type": 1}));
     app.wait_idle(std::time::Duration::from_secs(5)).await.unwrap();
     assert!(app.log_text("interactions").contains("WARNING: discord_public_key is the public development key"));
