@@ -32,7 +32,7 @@ pub fn problems(dir: &Path) -> Result<Vec<String>> {
         problems.extend(validator.iter_errors(&document).map(|e| format!("{file}: {e} (at {})", e.instance_path())));
     }
     let catalog_text = std::fs::read_to_string(dir.join("config/commands.json"))?;
-    let catalog = match Catalog::parse(&catalog_text).and_then(|c| c.check_patterns().map(|()| c)) {
+    let catalog = match Catalog::parse(&catalog_text) {
         Ok(catalog) => catalog,
         Err(e) => {
             problems.push(format!("config/commands.json: {e}"));

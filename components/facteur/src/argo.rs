@@ -212,12 +212,8 @@ pub struct Metadata {
     pub name: String,
     #[serde(default)]
     pub namespace: String,
-    #[serde(default)]
-    pub uid: Option<String>,
     #[serde(default, rename = "creationTimestamp")]
     pub created: Option<String>,
-    #[serde(default)]
-    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -233,8 +229,22 @@ pub struct Status {
     #[serde(default)]
     pub message: Option<String>,
     #[serde(default)]
-    pub nodes: std::collections::BTreeMap<String, Node>,
+    pub nodes: Option<Nodes>,
 }
+
+/// A workflow's nodes, kept as JSON text and read only by [`Workflow::failure`]: they are the
+/// bulk of a workflow, and most components never look at them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Nodes(Box<serde_json::value::RawValue>);
+
+impl PartialEq for Nodes {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Eq for Nodes {}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Node {
@@ -265,13 +275,9 @@ impl Workflow {
         let failed = |n: &&Node| {
             matches!(n.phase.as_str(), "Failed" | "Error") && n.message.as_deref().is_some_and(|m| !m.is_empty())
         };
-        let node = self
-            .status
-            .nodes
-            .values()
-            .filter(failed)
-            .find(|n| n.kind == "Pod")
-            .or_else(|| self.status.nodes.values().find(failed));
+        let nodes: std::collections::BTreeMap<String, Node> =
+            self.status.nodes.as_ref().and_then(|n| serde_json::from_str(n.0.get()).ok()).unwrap_or_default();
+        let node = nodes.values().filter(failed).find(|n| n.kind == "Pod").or_else(|| nodes.values().find(failed));
         match node {
             Some(n) => Some(format!("{}: {}", n.display_name, n.message.as_deref().unwrap_or_default())),
             None => self.status.message.clone().filter(|m| !m.is_empty()),
@@ -283,11 +289,6 @@ impl Workflow {
         let started = self.status.started_at.as_deref().and_then(unix_seconds)?;
         let ended = self.status.finished_at.as_deref().and_then(unix_seconds).unwrap_or(now);
         Some(ended.saturating_sub(started))
-    }
-
-    /// The Discord user who started it (facteur's label).
-    pub fn owner(&self) -> Option<&str> {
-        self.metadata.labels.get(label::USER).map(String::as_str)
     }
 }
 
@@ -604,7 +605,6 @@ mod tests {
         assert_eq!(failed.failure().as_deref(), Some("build: exit code 2"));
         assert_eq!(failed.duration_secs(0), Some(125));
         assert!(failed.is_finished());
-        assert_eq!(failed.owner(), Some("12"));
     }
 
     #[test]

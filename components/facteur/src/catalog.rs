@@ -1,59 +1,19 @@
 //! The command catalog (`config/commands.json`, schema `schemas/facteur-commands.schema.json`):
 //! each slash command's Discord definition and what it does. The same file drives
 //! registration with Discord, routing, `/help`, and the submission of workflows, so they
-//! cannot drift apart. It is compiled into the components that read it.
+//! cannot drift apart. The build script validates it and compiles it into the library.
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use thiserror::Error;
 
 use crate::discord::{Interaction, OptionValue, option_type};
 
-/// The catalog shipped in `config/commands.json`.
+mod model;
+pub use model::*;
+
+/// The catalog shipped in `config/commands.json`, as text (the CLI and tests read it).
 pub const EMBEDDED: &str = include_str!("../../../config/commands.json");
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Catalog {
-    #[serde(rename = "$schema", default, skip_serializing)]
-    _schema: Option<String>,
-    pub commands: Vec<Command>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Command {
-    pub name: String,
-    pub description: String,
-    /// The Spin component that serves it.
-    pub component: String,
-    #[serde(default)]
-    pub options: Vec<OptionSpec>,
-    /// Subcommands (`/workflow status`); a command has options or subcommands, not both.
-    #[serde(default)]
-    pub subcommands: Vec<Subcommand>,
-    #[serde(default)]
-    pub workflow: Option<WorkflowMapping>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Subcommand {
-    pub name: String,
-    pub description: String,
-    #[serde(default)]
-    pub options: Vec<OptionSpec>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OptionKind {
-    String,
-    Integer,
-    Boolean,
-    Number,
-}
 
 impl OptionKind {
     pub fn discord_type(self) -> u8 {
@@ -66,109 +26,11 @@ impl OptionKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OptionSpec {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: OptionKind,
-    pub description: String,
-    #[serde(default)]
-    pub required: bool,
-    #[serde(default)]
-    pub choices: Vec<ChoiceSpec>,
-    #[serde(default)]
-    pub autocomplete: bool,
-    #[serde(default)]
-    pub min_length: Option<usize>,
-    #[serde(default)]
-    pub max_length: Option<usize>,
-    #[serde(default)]
-    pub min_value: Option<f64>,
-    #[serde(default)]
-    pub max_value: Option<f64>,
-    /// facteur-side check (not sent to Discord): the value must match this regular expression.
-    #[serde(default)]
-    pub pattern: Option<String>,
-    /// The workflow parameter it fills (default: the option's name).
-    #[serde(default)]
-    pub parameter: Option<String>,
-    /// Value used when the member leaves the option empty.
-    #[serde(default)]
-    pub default: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChoiceSpec {
-    pub name: String,
-    pub value: serde_json::Value,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WorkflowMapping {
-    /// The WorkflowTemplate to submit, unless `template_option` names the option that picks it.
-    #[serde(default)]
-    pub template: Option<String>,
-    #[serde(default)]
-    pub template_option: Option<String>,
-    /// With `template_option`: the templates members may pick (absent: any the token may run).
-    #[serde(default)]
-    pub allowed_templates: Option<Vec<String>>,
-    /// Namespace (default: the `argo_namespace` variable).
-    #[serde(default)]
-    pub namespace: Option<String>,
-    /// Static parameters, passed before the options' parameters.
-    #[serde(default)]
-    pub parameters: BTreeMap<String, String>,
-    /// The option holding free-form `key=value` pairs.
-    #[serde(default)]
-    pub parameters_option: Option<String>,
-    /// The boolean option that turns on Argo's server-side dry run.
-    #[serde(default)]
-    pub dry_run_option: Option<String>,
-    /// Replies only the invoking member sees.
-    #[serde(default)]
-    pub ephemeral: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum CatalogError {
-    #[error("command catalog is not valid JSON for its schema: {0}")]
-    Shape(String),
-    #[error("command `{0}`: {1}")]
-    Command(String, String),
-}
-
 impl Catalog {
-    pub fn parse(json: &str) -> Result<Self, CatalogError> {
-        let catalog: Self = serde_json::from_str(json).map_err(|e| CatalogError::Shape(e.to_string()))?;
-        catalog.validate()?;
-        Ok(catalog)
-    }
-
-    /// Compiles every option pattern. Kept apart from [`Catalog::parse`] so that components
-    /// which never check options (the gateway, `/help`) do not carry a regex engine.
-    pub fn check_patterns(&self) -> Result<(), CatalogError> {
-        for command in &self.commands {
-            for option in command.options.iter().chain(command.subcommands.iter().flat_map(|s| &s.options)) {
-                if let Some(pattern) = &option.pattern
-                    && let Err(e) = regex_lite::Regex::new(pattern)
-                {
-                    return Err(CatalogError::Command(
-                        command.name.clone(),
-                        format!("option `{}`: invalid pattern: {e}", option.name),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// The catalog compiled into this build.
     pub fn embedded() -> Self {
-        Self::parse(EMBEDDED).expect("config/commands.json is validated by the library's tests")
+        // Written by build.rs from config/commands.json, validated there.
+        include!(concat!(env!("OUT_DIR"), "/catalog.rs"))
     }
 
     pub fn command(&self, name: &str) -> Option<&Command> {
@@ -179,86 +41,6 @@ impl Catalog {
     pub fn discord_definitions(&self) -> serde_json::Value {
         serde_json::Value::Array(self.commands.iter().map(Command::discord_definition).collect())
     }
-
-    fn validate(&self) -> Result<(), CatalogError> {
-        let mut seen = std::collections::BTreeSet::new();
-        for command in &self.commands {
-            let fail = |reason: String| Err(CatalogError::Command(command.name.clone(), reason));
-            if !seen.insert(&command.name) {
-                return fail("is declared twice".into());
-            }
-            if !is_name(&command.name) {
-                return fail("names are 1 to 32 lowercase letters, digits, `-` or `_`".into());
-            }
-            if !(1..=100).contains(&command.description.chars().count()) {
-                return fail("description must be 1 to 100 characters".into());
-            }
-            if !crate::routing::is_component_id(&command.component) {
-                return fail(format!("component `{}` is not a Spin component id", command.component));
-            }
-            if let Err(reason) = validate_options(&command.options) {
-                return fail(reason);
-            }
-            if !command.subcommands.is_empty() && (!command.options.is_empty() || command.workflow.is_some()) {
-                return fail("a command with subcommands has no options or workflow of its own".into());
-            }
-            if command.subcommands.len() > 25 {
-                return fail("has more than 25 subcommands".into());
-            }
-            for sub in &command.subcommands {
-                if !is_name(&sub.name) || !(1..=100).contains(&sub.description.chars().count()) {
-                    return fail(format!("subcommand `{}`: invalid name or description", sub.name));
-                }
-                if let Err(reason) = validate_options(&sub.options) {
-                    return fail(format!("subcommand `{}`: {reason}", sub.name));
-                }
-            }
-            if let Some(workflow) = &command.workflow {
-                let has_option =
-                    |name: &Option<String>| name.as_ref().is_none_or(|n| command.options.iter().any(|o| &o.name == n));
-                match (&workflow.template, &workflow.template_option) {
-                    (Some(_), None) | (None, Some(_)) => {}
-                    _ => return fail("workflow needs exactly one of `template` and `template_option`".into()),
-                }
-                for (what, option) in [
-                    ("template_option", &workflow.template_option),
-                    ("parameters_option", &workflow.parameters_option),
-                    ("dry_run_option", &workflow.dry_run_option),
-                ] {
-                    if !has_option(option) {
-                        return fail(format!("workflow `{what}` names no option of the command"));
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-fn validate_options(options: &[OptionSpec]) -> Result<(), String> {
-    if options.len() > 25 {
-        return Err("has more than 25 options".into());
-    }
-    let mut optional_seen = false;
-    for option in options {
-        if !is_name(&option.name) {
-            return Err(format!("option `{}`: invalid name", option.name));
-        }
-        if !(1..=100).contains(&option.description.chars().count()) {
-            return Err(format!("option `{}`: description must be 1 to 100 characters", option.name));
-        }
-        if option.required && optional_seen {
-            return Err(format!("option `{}`: required options must come first", option.name));
-        }
-        optional_seen |= !option.required;
-        if option.autocomplete && !option.choices.is_empty() {
-            return Err(format!("option `{}`: autocomplete and choices exclude each other", option.name));
-        }
-        if option.choices.len() > 25 {
-            return Err(format!("option `{}`: more than 25 choices", option.name));
-        }
-    }
-    Ok(())
 }
 
 fn option_definitions(options: &[OptionSpec]) -> Vec<serde_json::Value> {
@@ -340,15 +122,15 @@ impl Command {
                 .ok_or_else(|| InvalidInput(format!("`/{}` has no subcommand `{name}`.", self.name)))?
                 .options
         };
-        let given: BTreeMap<&str, &OptionValue> =
+        let given: Vec<(&str, &OptionValue)> =
             interaction.leaf_options().into_iter().filter_map(|o| o.value.map(|v| (o.name, v))).collect();
-        if let Some(unknown) = given.keys().find(|name| !specs.iter().any(|o| &o.name == *name)) {
+        if let Some((unknown, _)) = given.iter().find(|(name, _)| !specs.iter().any(|o| o.name == *name)) {
             return Err(InvalidInput(format!("`/{}` has no option `{unknown}`.", self.name)));
         }
         let mut values = BTreeMap::new();
         for option in specs {
-            let value = match given.get(option.name.as_str()) {
-                Some(value) => Some(option.check(value)?),
+            let value = match given.iter().find(|(name, _)| *name == option.name) {
+                Some((_, value)) => Some(option.check(value)?),
                 None => None,
             };
             match value.filter(|v| !v.is_empty()).or_else(|| option.default.clone()) {
@@ -379,13 +161,18 @@ pub struct Submission {
 pub struct InvalidInput(pub String);
 
 impl Command {
-    /// Validates the interaction's options against the catalog and maps them to parameters:
+    /// Validates the interaction's options against the catalog (patterns included) and maps them to parameters:
     /// static parameters first, then options in catalog order, then `key=value` pairs.
     /// Empty optional values are dropped.
     pub fn submission(&self, interaction: &Interaction) -> Result<Submission, InvalidInput> {
         let workflow =
             self.workflow.as_ref().ok_or_else(|| InvalidInput(format!("`/{}` does not run a workflow.", self.name)))?;
         let values = self.values(interaction)?;
+        for option in &self.options {
+            if let Some(value) = values.get(&option.name) {
+                option.check_pattern(value)?;
+            }
+        }
         let template = match (&workflow.template, &workflow.template_option) {
             (Some(t), _) => t.clone(),
             (None, Some(option)) => {
@@ -444,15 +231,14 @@ impl Command {
 }
 
 impl OptionSpec {
-    /// Checks one value against its type, lengths, range, choices and pattern.
+    /// Checks one value against its type, lengths, range and choices.
     fn check(&self, value: &OptionValue) -> Result<String, InvalidInput> {
         let name = &self.name;
         let text = match (self.kind, value) {
             (OptionKind::String, OptionValue::String(s)) => s.trim().to_owned(),
-            (OptionKind::Integer, OptionValue::Integer(i)) => i.to_string(),
-            (OptionKind::Number, OptionValue::Number(n)) => n.to_string(),
-            (OptionKind::Number, OptionValue::Integer(i)) => i.to_string(),
-            (OptionKind::Boolean, OptionValue::Boolean(b)) => b.to_string(),
+            (OptionKind::Integer, OptionValue::Integer(_))
+            | (OptionKind::Number, OptionValue::Number(_) | OptionValue::Integer(_))
+            | (OptionKind::Boolean, OptionValue::Boolean(_)) => value.to_string(),
             _ => return Err(InvalidInput(format!("`{name}` must be a {}.", kind_name(self.kind)))),
         };
         let length = text.chars().count();
@@ -476,14 +262,17 @@ impl OptionSpec {
             let names: Vec<String> = self.choices.iter().map(|c| c.name.clone()).collect();
             return Err(InvalidInput(format!("`{name}` must be one of: {}.", list(&names))));
         }
-        if let Some(pattern) = self.pattern.as_deref().filter(|_| !text.is_empty()) {
-            // An invalid pattern is a catalog error (`Catalog::check_patterns`); refuse safely.
-            let matches = regex_lite::Regex::new(pattern).is_ok_and(|re| re.is_match(&text));
-            if !matches {
-                return Err(InvalidInput(format!("`{name}` has an invalid format (expected `{pattern}`).")));
-            }
-        }
         Ok(text)
+    }
+
+    /// Checks a workflow parameter's value against the option's `pattern`.
+    fn check_pattern(&self, value: &str) -> Result<(), InvalidInput> {
+        let Some(pattern) = self.pattern.as_deref().filter(|_| !value.is_empty()) else { return Ok(()) };
+        // Patterns are compiled when the catalog is validated; refuse safely all the same.
+        if regex_lite::Regex::new(pattern).is_ok_and(|re| re.is_match(value)) {
+            return Ok(());
+        }
+        Err(InvalidInput(format!("`{}` has an invalid format (expected `{pattern}`).", self.name)))
     }
 }
 
@@ -545,11 +334,6 @@ pub fn is_kubernetes_name(name: &str) -> bool {
         && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
 }
 
-fn is_name(name: &str) -> bool {
-    (1..=32).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -569,9 +353,21 @@ mod tests {
     }
 
     #[test]
+    fn component_ids() {
+        assert!(is_component_id("workflow-plan"));
+        assert!(
+            !is_component_id("Plan") && !is_component_id("my_cmd") && !is_component_id("1abc") && !is_component_id("")
+        );
+    }
+
+    #[test]
+    fn the_compiled_catalog_is_the_file() {
+        assert_eq!(Catalog::embedded(), Catalog::parse(EMBEDDED).unwrap());
+    }
+
+    #[test]
     fn embedded_catalog_is_valid_and_ships_the_documented_commands() {
         let catalog = Catalog::embedded();
-        catalog.check_patterns().unwrap();
         let names: Vec<&str> = catalog.commands.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["help", "plan", "implement", "review", "dispatch", "workflow"]);
         let required = |c: &str| -> Vec<String> {
@@ -760,17 +556,12 @@ mod tests {
             "command `x`: workflow `dry_run_option` names no option of the command"
         );
         assert!(bad(json!({"commands": [], "extra": 1})).starts_with("command catalog is not valid JSON"));
-        let bad_pattern = Catalog::parse(
-            &cmd(json!({"options": [{"name": "a", "type": "string", "description": "d", "pattern": "^(x$"}]}))
-                .to_string(),
-        )
-        .unwrap();
-        assert!(
-            bad_pattern
-                .check_patterns()
-                .unwrap_err()
-                .to_string()
-                .starts_with("command `x`: option `a`: invalid pattern")
+        let option = |pattern: &str| json!([{"name": "a", "type": "string", "description": "d", "pattern": pattern}]);
+        let invalid = bad(cmd(json!({"options": option("^(x$"), "workflow": {"template": "t"}})));
+        assert!(invalid.starts_with("command `x`: option `a`: invalid pattern"), "{invalid}");
+        assert_eq!(
+            bad(cmd(json!({"options": option("^x$")}))),
+            "command `x`: option `a`: `pattern` needs a command that runs a workflow"
         );
     }
 

@@ -175,9 +175,9 @@ impl CommandEvent {
                     Ok(i) => (option_type::INTEGER, OptionValue::Integer(i)),
                     Err(_) => (option_type::STRING, OptionValue::String(value.to_owned())),
                 },
-                Some(OptionKind::Number) => match value.parse() {
-                    Ok(n) => (option_type::NUMBER, OptionValue::Number(n)),
-                    Err(_) => (option_type::STRING, OptionValue::String(value.to_owned())),
+                Some(OptionKind::Number) => match OptionValue::parse_number(value) {
+                    Some(n) => (option_type::NUMBER, OptionValue::Number(n)),
+                    None => (option_type::STRING, OptionValue::String(value.to_owned())),
                 },
                 _ => (option_type::STRING, OptionValue::String(value.to_owned())),
             };
@@ -214,8 +214,6 @@ impl CommandEvent {
         let member = self.member.as_ref().map(|m| Member {
             user: user.clone().or_else(|| Some(User { id: m.id.clone(), username: String::new(), global_name: None })),
             roles: m.roles.clone(),
-            nick: None,
-            permissions: None,
         });
         let some = |s: &String| Some(s.clone()).filter(|s| !s.is_empty());
         Interaction {
@@ -235,7 +233,6 @@ impl CommandEvent {
             token: self.token.clone(),
             locale: some(&self.locale),
             guild_locale: some(&self.guild_locale),
-            version: Some(1),
         }
     }
 

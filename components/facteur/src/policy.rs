@@ -182,7 +182,7 @@ impl Policy {
     }
 
     fn by_roles(&self, command: &str, roles: &[String]) -> Decision {
-        match self.role_map.roles_for(&command.to_lowercase()) {
+        match self.role_map.roles_for(&command.to_ascii_lowercase()) {
             None if self.unlisted == Unlisted::Allow => Decision::allow(Reason::UnlistedAllowed),
             None => Decision::deny(Reason::UnlistedDenied),
             Some(granted) => match roles.iter().find(|r| granted.contains(*r)) {

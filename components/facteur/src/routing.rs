@@ -42,15 +42,6 @@ pub fn chain_url(component: &str, path: &str) -> String {
     format!("http://{component}.spin.internal{path}")
 }
 
-/// Spin component ids: `^[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*$` (kebab-case words; each starts with a letter).
-pub fn is_component_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.split('-').all(|word| {
-            word.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
-                && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,13 +97,5 @@ mod tests {
     #[test]
     fn chain_urls() {
         assert_eq!(chain_url("help", "/interactions"), "http://help.spin.internal/interactions");
-    }
-
-    #[test]
-    fn component_ids() {
-        assert!(is_component_id("workflow-plan"));
-        assert!(
-            !is_component_id("Plan") && !is_component_id("my_cmd") && !is_component_id("1abc") && !is_component_id("")
-        );
     }
 }

@@ -11,7 +11,6 @@
 //! Every action passes the role map (`workflow:<action>`, else `workflow`); cancelling and
 //! retrying also need to own the run (facteur's records) or hold a `workflow:admin` role.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use facteur::argo::{self, ArgoError, Workflow};
@@ -244,7 +243,8 @@ async fn list(interaction: &Interaction, settings: &Settings, runs: &[Run], comm
         };
     }
     let runs: Vec<&Run> = runs.iter().take(MAX_LISTED).collect();
-    let mut phases: BTreeMap<(String, String), String> = BTreeMap::new();
+    // (namespace, name, phase) of the member's workflows Argo knows.
+    let mut phases: Vec<(String, String, String)> = Vec::new();
     if let Some(user) = interaction.user_id() {
         let selector = format!("{}={}", argo::label::USER, argo::label_value(user));
         let mut namespaces: Vec<&str> = runs.iter().map(|r| r.namespace.as_str()).collect();
@@ -254,7 +254,8 @@ async fn list(interaction: &Interaction, settings: &Settings, runs: &[Run], comm
                 .await
                 .and_then(|(s, b)| argo::parse_list(s, &b));
             for w in listed.unwrap_or_default() {
-                phases.insert((w.metadata.namespace.clone(), w.metadata.name.clone()), w.phase().to_owned());
+                let phase = w.phase().to_owned();
+                phases.push((w.metadata.namespace, w.metadata.name, phase));
             }
         }
     }
@@ -265,9 +266,9 @@ async fn list(interaction: &Interaction, settings: &Settings, runs: &[Run], comm
             namespace: r.namespace.clone(),
             command: r.command.clone(),
             phase: phases
-                .get(&(r.namespace.clone(), r.workflow.clone()))
-                .cloned()
-                .unwrap_or_else(|| "unknown".to_owned()),
+                .iter()
+                .find(|(namespace, name, _)| *namespace == r.namespace && *name == r.workflow)
+                .map_or_else(|| "unknown".to_owned(), |(_, _, phase)| phase.clone()),
         })
         .collect();
     replies::runs("Your recent runs", &lines, ui)
@@ -360,9 +361,13 @@ async fn suggest(interaction: &Interaction, settings: &Settings) -> Vec<Choice> 
     {
         names.extend(items.into_iter().map(|w| w.metadata.name).filter(|n| n.starts_with(&typed)));
     }
-    let mut seen = std::collections::BTreeSet::new();
-    names.retain(|n| seen.insert(n.clone()));
-    names.into_iter().take(25).map(|n| Choice::string(n.clone(), n)).collect()
+    let mut unique: Vec<String> = Vec::new();
+    for name in names {
+        if !unique.contains(&name) {
+            unique.push(name);
+        }
+    }
+    unique.into_iter().take(25).map(|n| Choice::string(n.clone(), n)).collect()
 }
 
 async fn edit(settings: &Settings, interaction: &Interaction, message: &Message) {

@@ -221,7 +221,7 @@ impl Manifest {
 
         let mut components = BTreeMap::new();
         for (id, c) in raw.component {
-            ensure!(facteur::routing::is_component_id(&id), "component `{id}`: ids are lowercase words joined by `-`");
+            ensure!(facteur::catalog::is_component_id(&id), "component `{id}`: ids are lowercase words joined by `-`");
             let source = match &c.source {
                 toml::Value::String(path) => dir.join(path),
                 _ => bail!("component `{id}`: only local file sources are supported by the harness"),

@@ -81,8 +81,6 @@ pub struct Interaction {
     pub locale: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guild_locale: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,14 +98,12 @@ pub struct Member {
     pub user: Option<User>,
     #[serde(default)]
     pub roles: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nick: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<String>,
 }
 
 /// `data` of every interaction type. Discord's per-type shapes do not share field names,
 /// so one struct with optional fields covers commands, autocomplete, components and modals.
+/// Fields facteur does not act on (`resolved`, select menu `values`, …) are not read: every
+/// field costs code in each component.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InteractionData {
     // Application commands and autocomplete.
@@ -115,25 +111,11 @@ pub struct InteractionData {
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub command_type: Option<u8>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<CommandOption>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolved: Option<serde_json::Value>,
     // Message components and modal submits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub component_type: Option<u8>,
-    /// Selected values of a select menu.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub values: Vec<String>,
-    /// Modal submit: action rows holding the submitted text inputs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub components: Vec<SubmittedRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,8 +134,8 @@ pub struct CommandOption {
 }
 
 /// An option's value as Discord sends it: strings (also snowflakes of users, channels,
-/// roles, attachments), integers, numbers or booleans.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// roles, attachments), integers, numbers or booleans. Written and read as plain JSON values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum OptionValue {
     Boolean(bool),
@@ -169,6 +151,12 @@ impl OptionValue {
             _ => None,
         }
     }
+
+    /// A number in JSON's grammar (no `NaN`, `inf` or `1.`). Numbers are read and written
+    /// through serde_json, so a component carries one float codec, not two.
+    pub fn parse_number(text: &str) -> Option<f64> {
+        serde_json::from_str::<f64>(text.trim()).ok()
+    }
 }
 
 impl std::fmt::Display for OptionValue {
@@ -176,25 +164,43 @@ impl std::fmt::Display for OptionValue {
         match self {
             Self::Boolean(b) => write!(f, "{b}"),
             Self::Integer(i) => write!(f, "{i}"),
-            Self::Number(n) => write!(f, "{n}"),
+            // Finite: JSON has no other numbers.
+            Self::Number(n) => serde_json::Number::from_f64(*n).map_or(Ok(()), |n| write!(f, "{n}")),
             Self::String(s) => f.write_str(s),
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubmittedRow {
-    #[serde(default)]
-    pub components: Vec<SubmittedField>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubmittedField {
-    #[serde(rename = "type")]
-    pub kind: u8,
-    pub custom_id: String,
-    #[serde(default)]
-    pub value: String,
+// By hand rather than `#[serde(untagged)]`, which buffers every value before trying each variant.
+impl<'de> Deserialize<'de> for OptionValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = OptionValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<OptionValue, E> {
+                Ok(OptionValue::Boolean(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<OptionValue, E> {
+                Ok(OptionValue::Integer(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<OptionValue, E> {
+                i64::try_from(v).map(OptionValue::Integer).map_err(|_| E::custom("integer out of range"))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<OptionValue, E> {
+                Ok(OptionValue::Number(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<OptionValue, E> {
+                Ok(OptionValue::String(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<OptionValue, E> {
+                Ok(OptionValue::String(v))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// A leaf option with the subcommand path that leads to it.
@@ -276,17 +282,6 @@ impl Interaction {
         self.leaf_options().into_iter().find(|o| o.focused)
     }
 
-    /// Modal submit: the value of the text input with this `custom_id`.
-    pub fn modal_value(&self, custom_id: &str) -> Option<&str> {
-        self.data
-            .as_ref()?
-            .components
-            .iter()
-            .flat_map(|row| &row.components)
-            .find(|field| field.custom_id == custom_id)
-            .map(|field| field.value.as_str())
-    }
-
     fn top_options(&self) -> &[CommandOption] {
         self.data.as_ref().map_or(&[], |d| d.options.as_slice())
     }
@@ -363,21 +358,6 @@ mod tests {
         let i = Interaction::parse(body.as_bytes()).unwrap();
         assert_eq!(i.kind, InteractionType::MessageComponent);
         assert_eq!(i.custom_id(), Some("workflow:refresh:argo:plan-abc"));
-        assert_eq!(i.data.as_ref().unwrap().component_type, Some(2));
-    }
-
-    #[test]
-    fn parses_modal_submit() {
-        let body = r#"{"id":"1","application_id":"2","type":5,"token":"t","guild_id":"9",
-            "member":{"user":{"id":"3","username":"u"},"roles":[]},
-            "data":{"custom_id":"plan:modal","components":[
-                {"type":1,"components":[{"type":4,"custom_id":"objective","value":"Ship it"}]},
-                {"type":1,"components":[{"type":4,"custom_id":"notes","value":""}]}]}}"#;
-        let i = Interaction::parse(body.as_bytes()).unwrap();
-        assert_eq!(i.kind, InteractionType::ModalSubmit);
-        assert_eq!(i.modal_value("objective"), Some("Ship it"));
-        assert_eq!(i.modal_value("notes"), Some(""));
-        assert_eq!(i.modal_value("missing"), None);
     }
 
     #[test]

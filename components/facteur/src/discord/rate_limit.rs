@@ -20,7 +20,7 @@ pub fn retry_after(status: u16, header: Option<&str>, body: &[u8]) -> Option<Dur
     let seconds = serde_json::from_slice::<Body>(body)
         .map(|b| b.retry_after)
         .ok()
-        .or_else(|| header.and_then(|h| h.trim().parse::<f64>().ok()))
+        .or_else(|| header.and_then(super::OptionValue::parse_number))
         .filter(|s| s.is_finite() && *s >= 0.0)
         .unwrap_or(1.0);
     Some(Duration::from_secs_f64(seconds))

@@ -22,7 +22,6 @@ pub const MAX_CUSTOM_ID: usize = 100;
 pub const MAX_BUTTON_LABEL: usize = 80;
 pub const MAX_BUTTONS_PER_ROW: usize = 5;
 pub const MAX_ROWS: usize = 5;
-pub const MAX_MODAL_TITLE: usize = 45;
 
 /// Message flag: only the invoking member sees the message.
 pub const EPHEMERAL: u64 = 1 << 6;
@@ -46,7 +45,6 @@ pub enum CallbackType {
     DeferredUpdateMessage = 6,
     UpdateMessage = 7,
     AutocompleteResult = 8,
-    Modal = 9,
 }
 
 impl Serialize for CallbackType {
@@ -70,7 +68,6 @@ pub enum CallbackData {
     Autocomplete {
         choices: Vec<Choice>,
     },
-    Modal(Modal),
     /// Deferred responses carry only flags.
     Flags {
         flags: u64,
@@ -115,11 +112,6 @@ impl InteractionResponse {
     pub fn autocomplete(choices: impl IntoIterator<Item = Choice>) -> Self {
         let choices = choices.into_iter().take(MAX_CHOICES).collect();
         Self { kind: CallbackType::AutocompleteResult, data: Some(CallbackData::Autocomplete { choices }) }
-    }
-
-    /// Type 9: open a modal.
-    pub fn modal(modal: Modal) -> Self {
-        Self { kind: CallbackType::Modal, data: Some(CallbackData::Modal(modal)) }
     }
 
     pub fn to_json(&self) -> Vec<u8> {
@@ -180,7 +172,7 @@ impl Message {
         if self.components.len() >= MAX_ROWS {
             return Err(LimitError::TooManyRows);
         }
-        self.components.push(ActionRow::new(buttons.into_iter().map(Component::Button).collect()));
+        self.components.push(ActionRow::new(buttons.into_iter().collect()));
         Ok(self)
     }
 }
@@ -283,24 +275,18 @@ impl Embed {
     }
 }
 
+/// A row of buttons (the only components facteur sends).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActionRow {
     #[serde(rename = "type")]
     kind: u8,
-    pub components: Vec<Component>,
+    pub components: Vec<Button>,
 }
 
 impl ActionRow {
-    pub fn new(components: Vec<Component>) -> Self {
+    pub fn new(components: Vec<Button>) -> Self {
         Self { kind: 1, components }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Component {
-    Button(Button),
-    TextInput(TextInput),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -376,52 +362,6 @@ impl Choice {
             name: truncate(&name.into(), MAX_CHOICE_NAME),
             value: serde_json::Value::String(truncate(&value.into(), MAX_CHOICE_VALUE)),
         }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Modal {
-    pub custom_id: String,
-    pub title: String,
-    pub components: Vec<ActionRow>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TextInput {
-    #[serde(rename = "type")]
-    kind: u8,
-    pub custom_id: String,
-    /// 1 = short, 2 = paragraph.
-    pub style: u8,
-    pub label: String,
-    pub required: bool,
-}
-
-impl Modal {
-    /// A modal with one text input per `(custom_id, label, paragraph)`, each on its own row.
-    pub fn new(
-        custom_id: impl Into<String>,
-        title: impl Into<String>,
-        inputs: &[(&str, &str, bool)],
-    ) -> Result<Self, LimitError> {
-        let components = inputs
-            .iter()
-            .take(MAX_ROWS)
-            .map(|&(id, label, paragraph)| {
-                Ok(ActionRow::new(vec![Component::TextInput(TextInput {
-                    kind: 4,
-                    custom_id: checked_custom_id(id.to_owned())?,
-                    style: if paragraph { 2 } else { 1 },
-                    label: truncate(label, MAX_BUTTON_LABEL),
-                    required: true,
-                })]))
-            })
-            .collect::<Result<_, LimitError>>()?;
-        Ok(Self {
-            custom_id: checked_custom_id(custom_id.into())?,
-            title: truncate(&title.into(), MAX_MODAL_TITLE),
-            components,
-        })
     }
 }
 
@@ -512,17 +452,6 @@ mod tests {
         assert_eq!(v["type"], 8);
         assert_eq!(v["data"]["choices"].as_array().unwrap().len(), 25);
         assert_eq!(v["data"]["choices"][0], json!({"name": "t0", "value": "t0"}));
-    }
-
-    #[test]
-    fn modal_shape() {
-        let modal = Modal::new("plan:modal", "Plan", &[("objective", "Objective", true)]).unwrap();
-        assert_eq!(
-            json_of(&InteractionResponse::modal(modal)),
-            json!({"type": 9, "data": {"custom_id": "plan:modal", "title": "Plan", "components": [
-                {"type": 1, "components": [{"type": 4, "custom_id": "objective", "style": 2, "label": "Objective", "required": true}]}
-            ]}})
-        );
     }
 
     #[test]

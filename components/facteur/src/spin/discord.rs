@@ -60,7 +60,10 @@ async fn send(method: Method, url: &str, authorization: Option<&str>, message: &
         match retry_after(status, header, response.body()) {
             Some(wait) if wait <= MAX_WAIT && attempt < MAX_ATTEMPTS => sleep(wait).await,
             Some(wait) => {
-                return Err(format!("rate limited by Discord after {attempt} attempts (retry_after {wait:?})"));
+                return Err(format!(
+                    "rate limited by Discord after {attempt} attempts (retry_after {} ms)",
+                    wait.as_millis()
+                ));
             }
             None => {
                 let text = String::from_utf8_lossy(response.body());

@@ -122,6 +122,6 @@ pub async fn respond(out: ResponseOutparam, response: Response) {
     let outgoing = OutgoingResponse::new(Fields::from_list(&headers).expect("valid response headers"));
     outgoing.set_status_code(*response.status()).expect("a valid status");
     if let Err(e) = out.set_with_body(outgoing, response.into_body()).await {
-        eprintln!("could not send the response: {e:?}");
+        eprintln!("could not send the response: {e}");
     }
 }

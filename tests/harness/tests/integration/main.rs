@@ -7,6 +7,7 @@ mod host;
 mod kubernetes;
 mod load;
 mod operations;
+mod size;
 mod template;
 mod worker;
 mod workflows;
