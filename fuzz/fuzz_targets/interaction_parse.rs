@@ -8,7 +8,6 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(interaction) = Interaction::parse(data) {
         let _ = (interaction.command_name(), interaction.custom_id(), interaction.user_id(), interaction.roles());
         let _ = (interaction.subcommand_path(), interaction.leaf_options(), interaction.focused_option());
-        let _ = interaction.modal_value("objective");
         let _ = route(&facteur::catalog::Catalog::embedded(), &interaction);
     }
 });

@@ -2,10 +2,14 @@
 
 use std::time::Duration;
 
-/// Attempts at one request before giving up (the first one included).
-pub const MAX_ATTEMPTS: u32 = 4;
+/// Attempts at one request before giving up (the first one included). A reply is the only
+/// answer the member gets, so facteur keeps trying while Discord asks it to wait: a healthy
+/// rate limit lets the second attempt through; ten 429s in a row mean something else is wrong.
+pub const MAX_ATTEMPTS: u32 = 10;
 /// Longest single wait facteur accepts; a longer `retry_after` means giving up now.
 pub const MAX_WAIT: Duration = Duration::from_secs(10);
+/// Longest total wait for one request, so that no reply holds an instance for long.
+pub const MAX_TOTAL_WAIT: Duration = Duration::from_secs(60);
 
 /// For a 429, the wait Discord asks for: `retry_after` (float seconds) from the JSON body,
 /// else the `Retry-After` header, else one second. `None` for any other status.

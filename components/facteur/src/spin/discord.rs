@@ -8,7 +8,7 @@ use spin_sdk::http::{Method, Request};
 use super::outbound::{SendFailure, send_within, sleep};
 use crate::config::DiscordSettings;
 use crate::discord::Message;
-use crate::discord::rate_limit::{MAX_ATTEMPTS, MAX_WAIT, retry_after};
+use crate::discord::rate_limit::{MAX_ATTEMPTS, MAX_TOTAL_WAIT, MAX_WAIT, retry_after};
 
 const USER_AGENT: &str =
     concat!("DiscordBot (https://github.com/facteur-bot/facteur, ", env!("CARGO_PKG_VERSION"), ")");
@@ -38,6 +38,7 @@ pub async fn post_to_channel(settings: &DiscordSettings, channel_id: &str, messa
 /// Sends a message body, retrying after 429s within bounds. Errors name neither URL nor token.
 async fn send(method: Method, url: &str, authorization: Option<&str>, message: &Message) -> Result<(), String> {
     let body = serde_json::to_vec(message).expect("messages always serialise");
+    let mut waited = Duration::ZERO;
     for attempt in 1..=MAX_ATTEMPTS {
         let mut request = Request::builder();
         request
@@ -58,7 +59,10 @@ async fn send(method: Method, url: &str, authorization: Option<&str>, message: &
         }
         let header = response.header("retry-after").and_then(|v| v.as_str());
         match retry_after(status, header, response.body()) {
-            Some(wait) if wait <= MAX_WAIT && attempt < MAX_ATTEMPTS => sleep(wait).await,
+            Some(wait) if wait <= MAX_WAIT && waited + wait <= MAX_TOTAL_WAIT && attempt < MAX_ATTEMPTS => {
+                waited += wait;
+                sleep(wait).await;
+            }
             Some(wait) => {
                 return Err(format!(
                     "rate limited by Discord after {attempt} attempts (retry_after {} ms)",

@@ -110,6 +110,9 @@ async fn end_to_end(plan: bool, requests: usize, concurrency: usize, first_id: u
     })
 }
 
+/// BENCHMARKS.md keeps what follows this line when the benchmarks rewrite the file.
+const HAND_WRITTEN: &str = "<!-- Written by hand below this line";
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -206,7 +209,12 @@ async fn main() -> Result<()> {
             )?;
         }
     }
+    // Figures from other commands (load, fuzzing) and their reading follow the marker, by hand.
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../BENCHMARKS.md");
+    let previous = std::fs::read_to_string(&path).unwrap_or_default();
+    if let Some(at) = previous.find(HAND_WRITTEN) {
+        out.push_str(&previous[at..]);
+    }
     std::fs::write(&path, &out)?;
     print!("{out}");
     Ok(())
