@@ -3,7 +3,6 @@
 //! and a catalog that is not valid fails the build with the reason.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 #[allow(dead_code)]
 #[path = "src/catalog/model.rs"]
@@ -92,73 +91,86 @@ impl Rust for OptionKind {
     }
 }
 
+/// `Type { field: value, … }`.
+fn literal(type_name: &str, fields: &[(&str, String)]) -> String {
+    let fields: Vec<String> = fields.iter().map(|(name, value)| format!("{name}: {value}")).collect();
+    format!("{type_name} {{ {} }}", fields.join(", "))
+}
+
 impl Rust for Catalog {
     fn rust(&self) -> String {
-        format!("Catalog {{ schema: {}, commands: {} }}", self.schema.rust(), self.commands.rust())
+        literal("Catalog", &[("schema", self.schema.rust()), ("commands", self.commands.rust())])
     }
 }
 
 impl Rust for Command {
     fn rust(&self) -> String {
-        let mut s = String::from("Command {");
-        let _ = write!(s, " name: {},", self.name.rust());
-        let _ = write!(s, " description: {},", self.description.rust());
-        let _ = write!(s, " component: {},", self.component.rust());
-        let _ = write!(s, " options: {},", self.options.rust());
-        let _ = write!(s, " subcommands: {},", self.subcommands.rust());
-        let _ = write!(s, " workflow: {} }}", self.workflow.rust());
-        s
+        literal(
+            "Command",
+            &[
+                ("name", self.name.rust()),
+                ("description", self.description.rust()),
+                ("component", self.component.rust()),
+                ("options", self.options.rust()),
+                ("subcommands", self.subcommands.rust()),
+                ("workflow", self.workflow.rust()),
+            ],
+        )
     }
 }
 
 impl Rust for Subcommand {
     fn rust(&self) -> String {
-        format!(
-            "Subcommand {{ name: {}, description: {}, options: {} }}",
-            self.name.rust(),
-            self.description.rust(),
-            self.options.rust()
+        literal(
+            "Subcommand",
+            &[("name", self.name.rust()), ("description", self.description.rust()), ("options", self.options.rust())],
         )
     }
 }
 
 impl Rust for OptionSpec {
     fn rust(&self) -> String {
-        let mut s = String::from("OptionSpec {");
-        let _ = write!(s, " name: {},", self.name.rust());
-        let _ = write!(s, " kind: {},", self.kind.rust());
-        let _ = write!(s, " description: {},", self.description.rust());
-        let _ = write!(s, " required: {},", self.required.rust());
-        let _ = write!(s, " choices: {},", self.choices.rust());
-        let _ = write!(s, " autocomplete: {},", self.autocomplete.rust());
-        let _ = write!(s, " min_length: {},", self.min_length.rust());
-        let _ = write!(s, " max_length: {},", self.max_length.rust());
-        let _ = write!(s, " min_value: {},", self.min_value.rust());
-        let _ = write!(s, " max_value: {},", self.max_value.rust());
-        let _ = write!(s, " pattern: {},", self.pattern.rust());
-        let _ = write!(s, " parameter: {},", self.parameter.rust());
-        let _ = write!(s, " default: {} }}", self.default.rust());
-        s
+        literal(
+            "OptionSpec",
+            &[
+                ("name", self.name.rust()),
+                ("kind", self.kind.rust()),
+                ("description", self.description.rust()),
+                ("required", self.required.rust()),
+                ("choices", self.choices.rust()),
+                ("autocomplete", self.autocomplete.rust()),
+                ("min_length", self.min_length.rust()),
+                ("max_length", self.max_length.rust()),
+                ("min_value", self.min_value.rust()),
+                ("max_value", self.max_value.rust()),
+                ("pattern", self.pattern.rust()),
+                ("parameter", self.parameter.rust()),
+                ("default", self.default.rust()),
+            ],
+        )
     }
 }
 
 impl Rust for ChoiceSpec {
     fn rust(&self) -> String {
-        format!("ChoiceSpec {{ name: {}, value: {} }}", self.name.rust(), self.value.rust())
+        literal("ChoiceSpec", &[("name", self.name.rust()), ("value", self.value.rust())])
     }
 }
 
 impl Rust for WorkflowMapping {
     fn rust(&self) -> String {
-        let mut s = String::from("WorkflowMapping {");
-        let _ = write!(s, " template: {},", self.template.rust());
-        let _ = write!(s, " template_option: {},", self.template_option.rust());
-        let _ = write!(s, " allowed_templates: {},", self.allowed_templates.rust());
-        let _ = write!(s, " namespace: {},", self.namespace.rust());
-        let _ = write!(s, " parameters: {},", self.parameters.rust());
-        let _ = write!(s, " parameters_option: {},", self.parameters_option.rust());
-        let _ = write!(s, " dry_run_option: {},", self.dry_run_option.rust());
-        let _ = write!(s, " ephemeral: {} }}", self.ephemeral.rust());
-        s
+        literal(
+            "WorkflowMapping",
+            &[
+                ("template", self.template.rust()),
+                ("template_option", self.template_option.rust()),
+                ("allowed_templates", self.allowed_templates.rust()),
+                ("namespace", self.namespace.rust()),
+                ("parameters", self.parameters.rust()),
+                ("parameters_option", self.parameters_option.rust()),
+                ("dry_run_option", self.dry_run_option.rust()),
+                ("ephemeral", self.ephemeral.rust()),
+            ],
+        )
     }
 }
