@@ -213,6 +213,7 @@ async fn main() -> Result<()> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../BENCHMARKS.md");
     let previous = std::fs::read_to_string(&path).unwrap_or_default();
     if let Some(at) = previous.find(HAND_WRITTEN) {
+        out.push('\n');
         out.push_str(&previous[at..]);
     }
     std::fs::write(&path, &out)?;
