@@ -1,4 +1,4 @@
-//! The full "nothing lost" run: `cargo run --release -p facteur-harness --bin load -- [commands]
+//! The full "nothing lost" run: `cargo run --profile native -p facteur-harness --bin load -- [commands]
 //! [concurrency]` (default 10,000 at 64), clean and with faults (Argo 500 on every 5th submit,
 //! Discord 429 on every 10th edit). Exits non-zero if anything was lost or doubled.
 
