@@ -97,80 +97,26 @@ fn literal(type_name: &str, fields: &[(&str, String)]) -> String {
     format!("{type_name} {{ {} }}", fields.join(", "))
 }
 
-impl Rust for Catalog {
-    fn rust(&self) -> String {
-        literal("Catalog", &[("schema", self.schema.rust()), ("commands", self.commands.rust())])
-    }
+/// `impl Rust` for a struct: its literal, field by field.
+macro_rules! rust_literal {
+    ($type:ident { $($field:ident),* }) => {
+        impl Rust for $type {
+            fn rust(&self) -> String {
+                literal(stringify!($type), &[$((stringify!($field), self.$field.rust())),*])
+            }
+        }
+    };
 }
 
-impl Rust for Command {
-    fn rust(&self) -> String {
-        literal(
-            "Command",
-            &[
-                ("name", self.name.rust()),
-                ("description", self.description.rust()),
-                ("component", self.component.rust()),
-                ("options", self.options.rust()),
-                ("subcommands", self.subcommands.rust()),
-                ("workflow", self.workflow.rust()),
-            ],
-        )
-    }
-}
-
-impl Rust for Subcommand {
-    fn rust(&self) -> String {
-        literal(
-            "Subcommand",
-            &[("name", self.name.rust()), ("description", self.description.rust()), ("options", self.options.rust())],
-        )
-    }
-}
-
-impl Rust for OptionSpec {
-    fn rust(&self) -> String {
-        literal(
-            "OptionSpec",
-            &[
-                ("name", self.name.rust()),
-                ("kind", self.kind.rust()),
-                ("description", self.description.rust()),
-                ("required", self.required.rust()),
-                ("choices", self.choices.rust()),
-                ("autocomplete", self.autocomplete.rust()),
-                ("min_length", self.min_length.rust()),
-                ("max_length", self.max_length.rust()),
-                ("min_value", self.min_value.rust()),
-                ("max_value", self.max_value.rust()),
-                ("pattern", self.pattern.rust()),
-                ("parameter", self.parameter.rust()),
-                ("default", self.default.rust()),
-            ],
-        )
-    }
-}
-
-impl Rust for ChoiceSpec {
-    fn rust(&self) -> String {
-        literal("ChoiceSpec", &[("name", self.name.rust()), ("value", self.value.rust())])
-    }
-}
-
-impl Rust for WorkflowMapping {
-    fn rust(&self) -> String {
-        literal(
-            "WorkflowMapping",
-            &[
-                ("template", self.template.rust()),
-                ("template_option", self.template_option.rust()),
-                ("allowed_templates", self.allowed_templates.rust()),
-                ("namespace", self.namespace.rust()),
-                ("parameters", self.parameters.rust()),
-                ("parameters_option", self.parameters_option.rust()),
-                ("dry_run_option", self.dry_run_option.rust()),
-                ("ephemeral", self.ephemeral.rust()),
-            ],
-        )
-    }
-}
+rust_literal! { Catalog { schema, commands } }
+rust_literal! { Command { name, description, component, options, subcommands, workflow } }
+rust_literal! { Subcommand { name, description, options } }
+rust_literal! { OptionSpec {
+    name, kind, description, required, choices, autocomplete, min_length, max_length, min_value, max_value,
+    pattern, parameter, default
+} }
+rust_literal! { ChoiceSpec { name, value } }
+rust_literal! { WorkflowMapping {
+    template, template_option, allowed_templates, namespace, parameters, parameters_option, dry_run_option,
+    ephemeral
+} }

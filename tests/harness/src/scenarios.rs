@@ -40,15 +40,20 @@ pub async fn served() -> Result<Served> {
     Ok(Served { app, server, argo, discord, signer })
 }
 
-/// A signed `/plan` request for interaction `id`, addressed to the served app.
-pub fn plan_request(served: &Served, id: u64) -> http::Request<http_body_util::Full<bytes::Bytes>> {
-    let body = json!({
+/// The body of a `/plan` interaction `id` from a member holding [`ROLE`].
+pub fn plan_body(id: u64) -> String {
+    json!({
         "id": id.to_string(), "application_id": "1170000000000000000", "type": 2, "token": format!("token-{id}"), "version": 1,
         "guild_id": "1100000000000000000", "channel_id": "1110000000000000000",
         "member": {"user": {"id": "1200000000000000000", "username": "load"}, "roles": [ROLE]},
         "data": {"name": "plan", "type": 1, "options": [{"name": "objective", "type": 3, "value": format!("run {id}")}]}
-    });
-    let mut request = served.signer.request(body.to_string());
+    })
+    .to_string()
+}
+
+/// A signed `/plan` request for interaction `id`, addressed to the served app.
+pub fn plan_request(served: &Served, id: u64) -> http::Request<http_body_util::Full<bytes::Bytes>> {
+    let mut request = served.signer.request(plan_body(id));
     *request.uri_mut() = served.server.url("/interactions").parse().expect("a valid URL");
     request
 }
@@ -100,8 +105,7 @@ pub async fn nothing_lost(commands: usize, concurrency: usize, faults: bool) -> 
     for i in 0..commands {
         let id = FIRST_ID + i as u64;
         let token = format!("token-{id}");
-        let texts = replies.get(&token).cloned().unwrap_or_default();
-        let successful: Vec<&String> = texts.iter().collect();
+        let successful = replies.get(&token).map_or(&[][..], Vec::as_slice);
         ensure!(successful.len() == 1, "interaction {id}: {} replies", successful.len());
         let started = unique.contains(&format!("plan-{id}"));
         if successful[0].contains("could not start") {

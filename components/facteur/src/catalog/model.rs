@@ -89,30 +89,22 @@ pub struct ChoiceSpec {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct WorkflowMapping {
     /// The WorkflowTemplate to submit, unless `template_option` names the option that picks it.
-    #[serde(default)]
     pub template: Option<String>,
-    #[serde(default)]
     pub template_option: Option<String>,
     /// With `template_option`: the templates members may pick (absent: any the token may run).
-    #[serde(default)]
     pub allowed_templates: Option<Vec<String>>,
     /// Namespace (default: the `argo_namespace` variable).
-    #[serde(default)]
     pub namespace: Option<String>,
     /// Static parameters, passed before the options' parameters.
-    #[serde(default)]
     pub parameters: BTreeMap<String, String>,
     /// The option holding free-form `key=value` pairs.
-    #[serde(default)]
     pub parameters_option: Option<String>,
     /// The boolean option that turns on Argo's server-side dry run.
-    #[serde(default)]
     pub dry_run_option: Option<String>,
     /// Replies only the invoking member sees.
-    #[serde(default)]
     pub ephemeral: bool,
 }
 

@@ -15,22 +15,11 @@ use facteur::endpoint::{Received, admit};
 use facteur::policy::{Caller, Policy, RoleMap};
 use facteur::routing::route;
 use facteur::signature::Verifier;
+use facteur_harness::scenarios::{ROLE, plan_body};
 use facteur_harness::support::{Signer, eventually, manifest_path, now};
 use facteur_harness::{App, load, scenarios};
 use http_body_util::Full;
 use serde_json::json;
-
-use facteur_harness::scenarios::ROLE;
-
-fn plan_body(id: u64) -> String {
-    json!({
-        "id": id.to_string(), "application_id": "1170000000000000000", "type": 2, "token": format!("token-{id}"), "version": 1,
-        "guild_id": "1100000000000000000", "channel_id": "1110000000000000000",
-        "member": {"user": {"id": "1200000000000000000", "username": "bench"}, "roles": [ROLE]},
-        "data": {"name": "plan", "type": 1, "options": [{"name": "objective", "type": 3, "value": "measure it"}]}
-    })
-    .to_string()
-}
 
 /// Nanoseconds per verify + parse + route + role check, natively.
 fn native_core(signer: &Signer, iterations: u32) -> f64 {
