@@ -17,8 +17,11 @@ const MAX_BODY: usize = 1 << 20;
 fn handle(req: Request) -> Response {
     let vars = variables();
     let (Some(secret), Ok((address, channel))) = (vars.bridge_secret(), vars.events_queue()) else {
+        // The reason names the variable to fix (never a password).
+        let reason =
+            vars.events_queue().err().map_or_else(|| "`bridge_secret` is not set".to_owned(), |e| e.to_string());
         eprintln!(
-            "bridge: `bridge_secret`, `redis_address` and `events_channel` must be set; refusing records until they are"
+            "bridge: `bridge_secret`, `redis_host` (with `redis_password`) and `events_channel` must be set; refusing records until they are ({reason})"
         );
         return answer(503, "the bridge is not configured");
     };

@@ -29,7 +29,8 @@ pub mod var {
     pub const OWNER_ONLY_ACTIONS: &str = "owner_only_actions";
     pub const DISCORD_BOT_TOKEN: &str = "discord_bot_token";
     pub const BRIDGE_SECRET: &str = "bridge_secret";
-    pub const REDIS_ADDRESS: &str = "redis_address";
+    pub const REDIS_HOST: &str = "redis_host";
+    pub const REDIS_PASSWORD: &str = "redis_password";
     pub const EVENTS_CHANNEL: &str = "events_channel";
 }
 
@@ -178,9 +179,13 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
         self.optional(var::BRIDGE_SECRET)
     }
 
-    /// Redis address and channel of the worker's queue.
+    /// Redis URL and channel of the worker's queue. The URL is composed from `redis_host`
+    /// (`host:port`, which `allowed_outbound_hosts` names as `redis://{{ redis_host }}`) and
+    /// `redis_password` (a Secret on the cluster; empty: no AUTH), the way spin.toml composes
+    /// the Redis trigger's address.
     pub fn events_queue(&self) -> Result<(String, String), ConfigError> {
-        Ok((self.required(var::REDIS_ADDRESS)?, self.required(var::EVENTS_CHANNEL)?))
+        let url = redis_url(&self.required(var::REDIS_HOST)?, self.optional(var::REDIS_PASSWORD).as_deref())?;
+        Ok((url, self.required(var::EVENTS_CHANNEL)?))
     }
 
     /// How long a member's runs are remembered.
@@ -211,6 +216,32 @@ fn invalid(variable: &'static str, reason: String) -> ConfigError {
     ConfigError::Invalid { variable, reason }
 }
 
+/// `redis://[:password@]host:port`. `host` is an authority (`127.0.0.1:6379`), never a URL; the
+/// password is limited to URL-unreserved characters (`A-Z a-z 0-9 - . _ ~`) because the Redis
+/// trigger's address in spin.toml is a template (`redis://:{{ redis_password }}@{{ redis_host }}`)
+/// and cannot percent-encode: a password both sides read the same way, or a clear error.
+pub fn redis_url(host: &str, password: Option<&str>) -> Result<String, ConfigError> {
+    let authority_ok = !host.is_empty()
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
+        && !host.starts_with(':');
+    if !authority_ok {
+        return Err(invalid(
+            var::REDIS_HOST,
+            format!("expected `host:port` such as `127.0.0.1:6379` (no scheme, no password), got `{host}`"),
+        ));
+    }
+    match password.filter(|p| !p.is_empty()) {
+        None => Ok(format!("redis://{host}")),
+        Some(p) if p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)) => {
+            Ok(format!("redis://:{p}@{host}"))
+        }
+        Some(_) => Err(invalid(
+            var::REDIS_PASSWORD,
+            "use only letters, digits and `-._~` (for example `openssl rand -hex 32`): it goes into a URL".to_owned(),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +250,34 @@ mod tests {
     fn vars(pairs: &[(&str, &str)]) -> Variables<impl Fn(&str) -> Option<String>> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Variables(move |name: &str| map.get(name).cloned())
+    }
+
+    #[test]
+    fn the_queue_url_is_composed_from_host_and_password() {
+        let queue = |pairs: &[(&str, &str)]| vars(pairs).events_queue();
+        let channel = ("events_channel", "facteur.events");
+        assert_eq!(
+            queue(&[("redis_host", "127.0.0.1:6379"), ("redis_password", ""), channel]),
+            Ok(("redis://127.0.0.1:6379".to_owned(), "facteur.events".to_owned()))
+        );
+        assert_eq!(
+            queue(&[
+                ("redis_host", "facteur-redis.facteur.svc.cluster.local:6379"),
+                ("redis_password", "a1-b2"),
+                channel
+            ])
+            .unwrap()
+            .0,
+            "redis://:a1-b2@facteur-redis.facteur.svc.cluster.local:6379"
+        );
+        assert_eq!(queue(&[channel]), Err(ConfigError::Missing("redis_host")));
+        for host in ["redis://127.0.0.1:6379", "u:p@h:1", ":6379", "h/0"] {
+            let error = queue(&[("redis_host", host), channel]).unwrap_err().to_string();
+            assert!(error.starts_with("variable `redis_host`"), "{host}: {error}");
+        }
+        let error = queue(&[("redis_host", "h:1"), ("redis_password", "p@ss/word"), channel]).unwrap_err();
+        assert!(error.to_string().starts_with("variable `redis_password`"), "{error}");
+        assert!(!error.to_string().contains("p@ss"), "the password is never echoed: {error}");
     }
 
     #[test]
