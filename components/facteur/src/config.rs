@@ -29,6 +29,7 @@ pub mod var {
     pub const OWNER_ONLY_ACTIONS: &str = "owner_only_actions";
     pub const DISCORD_BOT_TOKEN: &str = "discord_bot_token";
     pub const BRIDGE_SECRET: &str = "bridge_secret";
+    pub const BRIDGE_AUTH: &str = "bridge_auth";
     pub const REDIS_HOST: &str = "redis_host";
     pub const REDIS_PASSWORD: &str = "redis_password";
     pub const EVENTS_CHANNEL: &str = "events_channel";
@@ -179,6 +180,18 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
         self.optional(var::BRIDGE_SECRET)
     }
 
+    /// `true` when the bridge checks the shared secret (`bridge_auth = secret`, the default);
+    /// `false` with `bridge_auth = network`: the deployment admits only trusted senders (on the
+    /// cluster, a NetworkPolicy that lets in the Knative Kafka dispatcher alone), so KafkaSources
+    /// need no secret in their manifests.
+    pub fn bridge_checks_secret(&self) -> Result<bool, ConfigError> {
+        match self.optional(var::BRIDGE_AUTH).as_deref() {
+            None | Some("secret") => Ok(true),
+            Some("network") => Ok(false),
+            Some(other) => Err(invalid(var::BRIDGE_AUTH, format!("expected `secret` or `network`, got `{other}`"))),
+        }
+    }
+
     /// Redis URL and channel of the worker's queue. The URL is composed from `redis_host`
     /// (`host:port`, which `allowed_outbound_hosts` names as `redis://{{ redis_host }}`) and
     /// `redis_password` (a Secret on the cluster; empty: no AUTH), the way spin.toml composes
@@ -250,6 +263,14 @@ mod tests {
     fn vars(pairs: &[(&str, &str)]) -> Variables<impl Fn(&str) -> Option<String>> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Variables(move |name: &str| map.get(name).cloned())
+    }
+
+    #[test]
+    fn the_bridge_checks_its_secret_unless_told_the_network_does() {
+        assert_eq!(vars(&[]).bridge_checks_secret(), Ok(true));
+        assert_eq!(vars(&[("bridge_auth", "secret")]).bridge_checks_secret(), Ok(true));
+        assert_eq!(vars(&[("bridge_auth", "network")]).bridge_checks_secret(), Ok(false));
+        assert!(vars(&[("bridge_auth", "none")]).bridge_checks_secret().is_err());
     }
 
     #[test]
