@@ -81,7 +81,7 @@ fn manifest_problems(manifest: &toml::Table, catalog: &Catalog) -> Vec<String> {
             }
         }
         // A component that is told where a service is must be allowed to reach it.
-        for service in ["argo_server_url", "discord_api_url", "redis_address"] {
+        for service in ["argo_server_url", "discord_api_url", "redis_host"] {
             if vars.contains_key(service) && !hosts.iter().any(|h| h.contains(service)) {
                 problems.push(format!("spin.toml: component `{id}` has `{service}` but its allowed_outbound_hosts do not include `{{{{ {service} }}}}`"));
             }

@@ -206,13 +206,9 @@ impl CommandEvent {
                 focused: false,
             });
         }
-        let user = self.user.as_ref().map(|u| User {
-            id: u.id.clone(),
-            username: u.username.clone(),
-            global_name: Some(u.global_name.clone()).filter(|g| !g.is_empty()),
-        });
+        let user = self.user.as_ref().map(|u| User { id: u.id.clone(), username: u.username.clone() });
         let member = self.member.as_ref().map(|m| Member {
-            user: user.clone().or_else(|| Some(User { id: m.id.clone(), username: String::new(), global_name: None })),
+            user: user.clone().or_else(|| Some(User { id: m.id.clone(), username: String::new() })),
             roles: m.roles.clone(),
         });
         let some = |s: &String| Some(s.clone()).filter(|s| !s.is_empty());
@@ -220,19 +216,12 @@ impl CommandEvent {
             id: self.interaction_id.clone(),
             application_id: self.application_id.clone(),
             kind: InteractionType::ApplicationCommand,
-            data: Some(InteractionData {
-                id: some(&self.command_id),
-                name: Some(self.command.clone()),
-                options,
-                ..InteractionData::default()
-            }),
+            data: Some(InteractionData { name: Some(self.command.clone()), options, ..InteractionData::default() }),
             guild_id: some(&self.guild_id),
             channel_id: some(&self.channel_id),
             user: if member.is_some() { None } else { user },
             member,
             token: self.token.clone(),
-            locale: some(&self.locale),
-            guild_locale: some(&self.guild_locale),
         }
     }
 

@@ -5,7 +5,7 @@
 //! after the request is admitted, the member gets an ephemeral answer, never an error page.
 
 use facteur::catalog::Catalog;
-use facteur::discord::InteractionResponse;
+use facteur::discord::{InteractionResponse, InteractionType};
 use facteur::routing::{Target, route};
 use facteur::spin::{misconfigured, receive, reply, variables};
 use spin_sdk::http::{IncomingRequest, Response};
@@ -32,6 +32,10 @@ async fn handle(req: IncomingRequest) -> Response {
         Target::Pong => reply(&InteractionResponse::pong()),
         Target::Unknown { command } => {
             eprintln!("interactions: no component serves `{command}` (interaction {})", interaction.id);
+            // Discord accepts only choices (type 8) in answer to autocomplete.
+            if interaction.kind == InteractionType::Autocomplete {
+                return reply(&InteractionResponse::autocomplete([]));
+            }
             reply(&InteractionResponse::ephemeral(format!("Unknown command `/{command}`.")))
         }
         Target::Unroutable(kind) => {

@@ -121,3 +121,56 @@ pub async fn send(request: http::Request<Full<Bytes>>) -> Result<crate::Response
         body: body.collect().await?.to_bytes(),
     })
 }
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free loopback port").port()
+}
+
+/// A `redis-server` of the test's own, on a loopback port; killed when dropped. `None` (skip)
+/// when `redis-server` cannot be started outside CI.
+pub struct RedisServer {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl RedisServer {
+    pub async fn start(port: u16) -> Option<Self> {
+        let child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn();
+        let server = match child {
+            Ok(child) => Self { child, port },
+            Err(e) if std::env::var_os("CI").is_none() => {
+                eprintln!("skipping: redis-server cannot be started ({e})");
+                return None;
+            }
+            Err(e) => panic!("redis-server is required in CI: {e}"),
+        };
+        let url = server.url();
+        let up = eventually(Duration::from_secs(15), async || {
+            let mut conn = redis::Client::open(url.as_str()).ok()?.get_multiplexed_async_connection().await.ok()?;
+            redis::cmd("PING").query_async::<String>(&mut conn).await.ok()
+        })
+        .await;
+        assert!(up.is_some(), "redis-server on {url} did not come up");
+        Some(server)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `host:port` of a `redis://host:port` URL (the app's `redis_host` variable).
+pub fn host_of(url: &str) -> &str {
+    url.trim_start_matches("redis://").trim_end_matches('/')
+}

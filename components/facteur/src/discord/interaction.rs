@@ -77,10 +77,6 @@ pub struct Interaction {
     pub user: Option<User>,
     #[serde(default)]
     pub token: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub locale: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub guild_locale: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,8 +84,6 @@ pub struct User {
     pub id: String,
     #[serde(default)]
     pub username: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub global_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,13 +96,12 @@ pub struct Member {
 
 /// `data` of every interaction type. Discord's per-type shapes do not share field names,
 /// so one struct with optional fields covers commands, autocomplete, components and modals.
-/// Fields facteur does not act on (`resolved`, select menu `values`, …) are not read: every
-/// field costs code in each component.
+/// Only what facteur acts on is read. An unread field can never refuse an interaction: a
+/// component click on a Components V2 message carries a numeric `data.id` where a command
+/// carries a snowflake string, and both must parse (tests/corpus/discord).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InteractionData {
     // Application commands and autocomplete.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -320,7 +313,6 @@ mod tests {
         assert_eq!(i.option("ratio"), Some(&OptionValue::Number(0.5)));
         assert_eq!(i.user_id(), Some("1200000000000000000"));
         assert_eq!(i.roles().unwrap().len(), 2);
-        assert_eq!(i.locale.as_deref(), Some("en-US"));
         assert!(!i.is_dm());
     }
 
@@ -358,6 +350,25 @@ mod tests {
         let i = Interaction::parse(body.as_bytes()).unwrap();
         assert_eq!(i.kind, InteractionType::MessageComponent);
         assert_eq!(i.custom_id(), Some("workflow:refresh:argo:plan-abc"));
+    }
+
+    // A click on a Components V2 message (flags 32768): components carry numeric ids, and so
+    // does `data.id`; a string select adds `values` and `resolved`. None of it is read.
+    #[test]
+    fn parses_components_v2_click_and_select_with_unread_fields_of_any_type() {
+        let click = r#"{"id":"1","application_id":"2","type":3,"token":"t","guild_id":"9","channel_id":"8",
+            "member":{"user":{"id":"3","username":"u","avatar_decoration_data":null},"roles":[],"nick":null},
+            "message":{"id":"77","flags":32768,"components":[{"type":17,"id":1,"components":[
+                {"type":10,"id":2,"content":"Workflow"},{"type":1,"id":3,"components":[
+                {"type":2,"id":4,"style":1,"custom_id":"workflow:refresh:argo:plan-abc"}]}]}]},
+            "data":{"id":4,"custom_id":"workflow:refresh:argo:plan-abc","component_type":2}}"#;
+        let i = Interaction::parse(click.as_bytes()).unwrap();
+        assert_eq!(i.custom_id(), Some("workflow:refresh:argo:plan-abc"));
+        let select = r#"{"id":"1","application_id":"2","type":3,"token":"t","guild_id":"9",
+            "member":{"user":{"id":"3","username":"u"},"roles":[]},
+            "data":{"id":7,"custom_id":"poll:vote","component_type":5,"values":["3"],
+                    "resolved":{"users":{"3":{"id":"3","username":"u"}},"members":{"3":{"roles":[]}}}}}"#;
+        assert_eq!(Interaction::parse(select.as_bytes()).unwrap().custom_id(), Some("poll:vote"));
     }
 
     #[test]

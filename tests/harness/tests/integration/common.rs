@@ -28,25 +28,38 @@ pub struct World {
 }
 
 pub async fn world(configure: impl FnOnce(AppBuilder) -> AppBuilder) -> World {
+    let (argo, discord, signer) = externals().await;
+    let mut builder = App::builder(manifest_path());
+    for (name, value) in variables(&argo, &discord, &signer) {
+        builder = builder.variable(name, value);
+    }
+    let app = configure(builder).load().await.unwrap();
+    World { app, argo, discord, signer }
+}
+
+/// What stands outside the app: Argo, Discord, and Discord's signing key.
+pub async fn externals() -> (FakeArgo, FakeDiscord, Signer) {
     let argo = FakeArgo::start(&[("argo", "facteur-dispatch"), ("ci", "facteur-dispatch")]).await.unwrap();
-    let discord = FakeDiscord::start().await.unwrap();
-    let signer = Signer::default();
-    let builder = App::builder(manifest_path())
-        .variable("discord_public_key", signer.public_key_hex())
-        .variable(
+    (argo, FakeDiscord::start().await.unwrap(), Signer::default())
+}
+
+/// The app's variables in every test world (harness and real Spin alike).
+pub fn variables(argo: &FakeArgo, discord: &FakeDiscord, signer: &Signer) -> Vec<(&'static str, String)> {
+    vec![
+        ("discord_public_key", signer.public_key_hex()),
+        (
             "role_map",
             json!({
                 "help": [OPS, DEV], "plan": [OPS], "implement": [OPS], "review": [OPS], "dispatch": [OPS],
                 "workflow": [OPS, DEV], "workflow:cancel": [OPS, DEV], "workflow:admin": [ADMIN]
             })
             .to_string(),
-        )
-        .variable("argo_server_url", argo.origin())
-        .variable("argo_ui_url", "https://argo.example")
-        .variable("argo_timeout_secs", "2")
-        .variable("discord_api_url", discord.origin());
-    let app = configure(builder).load().await.unwrap();
-    World { app, argo, discord, signer }
+        ),
+        ("argo_server_url", argo.origin()),
+        ("argo_ui_url", "https://argo.example".to_owned()),
+        ("argo_timeout_secs", "2".to_owned()),
+        ("discord_api_url", discord.origin()),
+    ]
 }
 
 /// A fresh interaction id (a snowflake), so each interaction names its own workflow.

@@ -7,7 +7,7 @@ mod host;
 mod kubernetes;
 mod load;
 mod operations;
+mod real_spin;
 mod size;
-mod template;
 mod worker;
 mod workflows;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use facteur_harness::support::{eventually, now, test_redis};
+use facteur_harness::support::{RedisServer, eventually, free_port, host_of, now, test_redis};
 use facteur_harness::{RedisTrigger, Response};
 use http_body_util::Full;
 use prost_reflect::{DescriptorPool, DynamicMessage};
@@ -24,7 +24,7 @@ async fn queue_world(redis: &str) -> World {
     static N: AtomicU32 = AtomicU32::new(0);
     let channel = format!("facteur.test.{}.{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
     world(|b| {
-        b.variable("redis_address", redis)
+        b.variable("redis_host", host_of(redis))
             .variable("events_channel", channel)
             .variable("bridge_secret", SECRET)
             .variable("discord_bot_token", "bot-t0ken")
@@ -47,7 +47,7 @@ fn protobuf(event: &Value) -> Vec<u8> {
 }
 
 /// A CommandEvent as the original froussard published it (protobuf JSON names).
-fn command_event(id: &str, command: &str, options: Value, roles: &[&str]) -> Value {
+pub(crate) fn command_event(id: &str, command: &str, options: Value, roles: &[&str]) -> Value {
     json!({
         "provider": "discord", "interactionId": id, "applicationId": APP_ID, "command": command,
         "commandId": "1400000000000000000", "version": 1, "token": format!("token-{id}"), "options": options,
@@ -57,7 +57,7 @@ fn command_event(id: &str, command: &str, options: Value, roles: &[&str]) -> Val
     })
 }
 
-fn rfc3339(seconds: u64) -> String {
+pub(crate) fn rfc3339(seconds: u64) -> String {
     // Days to a civil date (the inverse of facteur::argo::unix_seconds), for test timestamps.
     let days = (seconds / 86_400) as i64;
     let secs = seconds % 86_400;
@@ -245,65 +245,24 @@ async fn the_bridge_refuses_everything_until_configured() {
     let w = world(|b| b).await;
     let response = bridge(&w, b"x".to_vec(), "").await;
     assert_eq!(response.status, 503);
-    assert!(w.app.log_text("bridge").contains("`bridge_secret`, `redis_address` and `events_channel` must be set"));
+    assert!(
+        w.app
+            .log_text("bridge")
+            .contains("`bridge_secret`, `redis_host` (with `redis_password`) and `events_channel` must be set")
+    );
 }
 
 #[tokio::test]
 async fn the_trigger_refuses_to_start_when_redis_cannot_be_reached() {
-    let w = world(|b| b.variable("redis_address", "redis://127.0.0.1:9")).await;
+    let w = world(|b| b.variable("redis_host", "127.0.0.1:9")).await;
     let error = w.app.start_redis_trigger().await.err().expect("no Redis there");
-    assert!(format!("{error:#}").contains("connecting to redis://127.0.0.1:9"), "{error:#}");
-}
-
-/// A `redis-server` of the test's own, on a free loopback port; killed when dropped.
-struct OwnRedis {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl OwnRedis {
-    fn start(port: u16) -> Option<Self> {
-        let child = std::process::Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .spawn();
-        match child {
-            Ok(child) => Some(Self { child, port }),
-            Err(e) if std::env::var_os("CI").is_none() => {
-                eprintln!("skipping: redis-server cannot be started ({e})");
-                None
-            }
-            Err(e) => panic!("redis-server is required in CI: {e}"),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn ready(&self) {
-        let url = self.url();
-        let up = eventually(WAIT, async || {
-            let mut conn = redis::Client::open(url.as_str()).ok()?.get_multiplexed_async_connection().await.ok()?;
-            redis::cmd("PING").query_async::<String>(&mut conn).await.ok()
-        })
-        .await;
-        assert!(up.is_some(), "redis-server on {url} did not come up");
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    assert!(format!("{error:#}").contains("127.0.0.1:9"), "{error:#}");
 }
 
 #[tokio::test]
 async fn a_redis_restart_loses_only_what_the_delivery_guarantees_allow() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let Some(redis) = OwnRedis::start(port) else { return };
-    redis.ready().await;
+    let port = free_port();
+    let Some(redis) = RedisServer::start(port).await else { return };
     let w = queue_world(&redis.url()).await;
     let worker = with_worker(&w).await;
     let record = |id: &str| protobuf(&command_event(id, "plan", json!({"objective": "Ship the bot"}), &[OPS]));
@@ -322,8 +281,7 @@ async fn a_redis_restart_loses_only_what_the_delivery_guarantees_allow() {
     assert!(w.app.log_text("redis-trigger").contains("disconnected from"));
 
     // Redis and the worker come back; Knative redelivers the refused record.
-    let redis = OwnRedis::start(port).unwrap();
-    redis.ready().await;
+    let _redis = RedisServer::start(port).await.unwrap();
     let _worker = with_worker(&w).await;
     assert_eq!(bridge(&w, record(&during), SECRET).await.status, 202);
     let after = next_id();
