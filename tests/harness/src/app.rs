@@ -100,6 +100,8 @@ struct RedisSubscription {
 }
 
 pub(crate) struct Shared {
+    app_name: String,
+    app_version: Option<String>,
     components: HashMap<String, Loaded>,
     routes: Vec<(Route, String)>,
     subscriptions: Vec<RedisSubscription>,
@@ -251,6 +253,8 @@ impl AppBuilder {
         let kv = KvStore::open(&self.kv, labels, &namespace).await.context("opening the key-value backend")?;
         Ok(App {
             shared: Arc::new(Shared {
+                app_name: manifest.name.clone(),
+                app_version: manifest.version.clone(),
                 components,
                 routes,
                 subscriptions,
@@ -512,6 +516,19 @@ impl Shared {
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
         let path = request.uri().path().to_owned();
+        // Routes Spin's HTTP trigger answers itself, before the app's (Spin 3.6 and 4.0).
+        match path.as_str() {
+            "/.well-known/spin/health" => return plain(200, "OK"),
+            "/.well-known/spin/info" => {
+                let info = serde_json::json!({"name": self.app_name, "version": self.app_version});
+                let body = serde_json::to_vec_pretty(&info).expect("JSON");
+                let mut response =
+                    http::Response::new(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed_unsync());
+                response.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
+                return response;
+            }
+            _ => {}
+        }
         let Some((route, component)) = self
             .routes
             .iter()
@@ -519,7 +536,7 @@ impl Shared {
             .max_by_key(|(rank, ..)| *rank)
             .map(|(_, route, component)| (route.clone(), component.clone()))
         else {
-            return plain(404, "Not Found");
+            return plain(404, "");
         };
         match self.clone().invoke_http(&component, request, &route, Trigger::Http).await {
             Ok(response) => response,

@@ -30,7 +30,6 @@ struct RawManifest {
 struct RawApplication {
     name: String,
     #[serde(default)]
-    #[allow(dead_code)]
     version: Option<String>,
     #[serde(default)]
     #[allow(dead_code)]
@@ -188,6 +187,7 @@ pub struct ComponentDef {
 pub struct Manifest {
     pub dir: PathBuf,
     pub name: String,
+    pub version: Option<String>,
     pub variables: BTreeMap<String, Variable>,
     pub http_triggers: Vec<HttpTrigger>,
     pub redis_triggers: Vec<RedisTrigger>,
@@ -321,6 +321,7 @@ impl Manifest {
         Ok(Self {
             dir: dir.to_path_buf(),
             name: raw.application.name,
+            version: raw.application.version,
             variables,
             http_triggers,
             redis_triggers,

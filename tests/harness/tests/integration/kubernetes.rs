@@ -172,7 +172,6 @@ pub fn probe_paths(documents: &[Value]) -> Vec<(String, String, String)> {
 }
 
 /// The probe paths of the cluster overlay (see [`probe_paths`]); `None` without kubectl.
-#[allow(dead_code)] // For the test that GETs them under real `spin up`.
 pub fn cluster_probe_paths() -> Option<Vec<(String, String, String)>> {
     rendered().map(|documents| probe_paths(&documents))
 }

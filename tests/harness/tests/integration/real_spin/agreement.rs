@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::corpus::corpus;
-use super::edge::cases;
+use super::edge::{cases, get};
 use super::{runtimes, spin_world};
 use crate::common::{OPS, next_id, opt, slash, world};
 
@@ -26,6 +26,11 @@ async fn the_harness_and_real_spin_give_the_same_answers() {
                 case.name
             );
             assert_eq!(on_spin.headers.get("content-type"), on_harness.headers.get("content-type"), "{}", case.name);
+        }
+        for path in ["/.well-known/spin/health", "/.well-known/spin/info", "/nothing-here", "/interactions"] {
+            let on_harness = harness.app.handle(get(path)).await.unwrap();
+            let on_spin = w.spin.handle(get(path)).await.unwrap();
+            assert_eq!((on_spin.status, &on_spin.body), (on_harness.status, &on_harness.body), "GET {path}");
         }
         for (name, body) in corpus() {
             let on_harness = harness.send(body.clone()).await;

@@ -99,14 +99,23 @@ async fn the_edge_answers_exactly_under_real_spin() {
     }
 }
 
+pub fn get(path: &str) -> Request {
+    http::Request::get(path).body(Full::new(Bytes::new())).unwrap()
+}
+
+/// The cluster's readiness and liveness probes (read from the rendered manifests) answer 200
+/// under real Spin: spin-operator makes them plain HTTP probes, which pass on 200–399.
 #[tokio::test]
-async fn spin_serves_its_health_route_and_facteur_answers_only_its_own() {
+async fn the_cluster_probes_answer_200_under_real_spin() {
     let Some((spins, redis)) = runtimes().await else { return };
+    let Some(probes) = crate::kubernetes::cluster_probe_paths() else { return };
+    assert!(!probes.is_empty(), "the SpinApps have probes");
     for spin in spins {
         let w = spin_world(spin, &redis, |b| b).await;
-        let get = |path: &str| http::Request::get(path).body(Full::new(Bytes::new())).unwrap();
-        assert_eq!(w.spin.handle(get("/.well-known/spin/health")).await.unwrap().status, 200);
-        assert_eq!(w.spin.handle(get("/interactions")).await.unwrap().status, 405);
-        assert_eq!(w.spin.handle(get("/nothing-here")).await.unwrap().status, 404);
+        for (app, check, path) in &probes {
+            let response = w.spin.handle(get(path)).await.unwrap();
+            assert_eq!(response.status, 200, "spin {}: {app} {check} probe GET {path}", spin.version);
+        }
+        assert_eq!(w.spin.handle(get("/interactions")).await.unwrap().status, 405, "not a probe path");
     }
 }
