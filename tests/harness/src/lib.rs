@@ -5,7 +5,6 @@
 //! under the real `spin` CLI, and the real-Spin suite checks that both give the same answers.
 
 pub mod app;
-pub mod fakes;
 pub mod host;
 pub mod kv;
 pub mod load;
@@ -16,5 +15,7 @@ pub mod scenarios;
 pub mod spin_up;
 pub mod support;
 
+/// The stand-ins for Argo and Discord (the `facteur-playground` crate), as the tests' fakes.
+pub use facteur_playground as fakes;
 pub use app::{App, AppBuilder, Invocation, LogLine, OutboundCall, RedisTrigger, Response, Server, Trigger};
 pub use kv::KvBackend;

@@ -3,10 +3,14 @@
 //! schemas. Stricter than the spec where it helps find mistakes: properties the schema does
 //! not declare are refused.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result};
 use serde_json::Value;
+
+/// `tests/specs/argo-swagger.json`, the Argo Server's official OpenAPI (Swagger 2.0) spec.
+pub const ARGO_SPEC: &str = include_str!("../../tests/specs/argo-swagger.json");
 
 pub struct OpenApi {
     doc: Value,
@@ -19,12 +23,19 @@ impl OpenApi {
         Ok(Self { doc: serde_json::from_str(&text)? })
     }
 
-    /// The Argo Server's official spec (pinned in `tests/specs`; `FACTEUR_ARGO_OPENAPI` overrides).
-    pub fn argo() -> Result<Self> {
-        let path = std::env::var_os("FACTEUR_ARGO_OPENAPI")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../specs/argo-swagger.json"));
-        Self::load(&path)
+    /// The Argo Server's official spec: the copy pinned in `tests/specs/argo-swagger.json`,
+    /// compiled in and parsed once; `FACTEUR_ARGO_OPENAPI` names another file.
+    pub fn argo() -> Result<Arc<Self>> {
+        static PINNED: OnceLock<Arc<OpenApi>> = OnceLock::new();
+        if let Some(path) = std::env::var_os("FACTEUR_ARGO_OPENAPI") {
+            return Ok(Arc::new(Self::load(Path::new(&path))?));
+        }
+        Ok(PINNED
+            .get_or_init(|| {
+                let doc = serde_json::from_str(ARGO_SPEC).expect("the pinned Argo spec is JSON");
+                Arc::new(Self { doc })
+            })
+            .clone())
     }
 
     /// The operation for `method` on `path_and_query`, and the path template that matched.

@@ -1,15 +1,22 @@
-//! Stand-ins for the external services facteur talks to, on loopback: each speaks the real
-//! service's HTTP contract and records what it received, so tests assert exact calls.
+//! Stand-ins for the external services facteur talks to, on loopback: the Argo Server API and
+//! Discord's API. Each speaks the real service's HTTP contract, checks every request against the
+//! service's official OpenAPI spec (a request that does not match is refused and recorded as a
+//! violation), and records what it received, so tests assert exact calls.
+//!
+//! The harness's tests use them as fakes (`facteur_harness::fakes`); `facteur dev` runs them as
+//! a playground ([`playground::Playground`]) with runs that move through their phases on a clock.
 
 pub mod argo;
 pub mod discord;
+pub mod discord_openapi;
 pub mod openapi;
+pub mod playground;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
@@ -68,6 +75,9 @@ impl Reply {
 
 type Respond = dyn Fn(&Recorded) -> Reply + Send + Sync;
 
+/// Where a stand-in tells what it did, one human-readable line at a time (`facteur dev` prints them).
+pub type Activity = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// An HTTP server on `127.0.0.1:0` that answers with `respond` and records every request.
 /// It stops when dropped.
 pub struct FakeServer {
@@ -78,7 +88,14 @@ pub struct FakeServer {
 
 impl FakeServer {
     pub async fn start(respond: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(0, respond).await
+    }
+
+    /// The same on `127.0.0.1:<port>` (0: any free port).
+    pub async fn start_on(port: u16, respond: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .with_context(|| format!("listening on 127.0.0.1:{port}"))?;
         let addr = listener.local_addr()?;
         let requests = Arc::new(Mutex::new(Vec::new()));
         let respond: Arc<Respond> = Arc::new(respond);
@@ -102,9 +119,10 @@ impl FakeServer {
                             request.status = reply.status;
                             recorded.lock().unwrap().push(request);
                             tokio::time::sleep(reply.delay).await;
-                            let mut response = http::Response::builder()
-                                .status(reply.status)
-                                .header("content-type", "application/json");
+                            let mut response = http::Response::builder().status(reply.status);
+                            if !reply.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type")) {
+                                response = response.header("content-type", "application/json");
+                            }
                             for (name, value) in &reply.headers {
                                 response = response.header(name, value);
                             }
@@ -138,4 +156,34 @@ impl Drop for FakeServer {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// One request to `url` (`http://` on loopback) over a fresh HTTP/1.1 connection: the status
+/// and the body. For the stand-ins' own calls (lifecycle reports) and their tests.
+pub async fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Result<(u16, Bytes)> {
+    let uri: http::Uri = url.parse().with_context(|| format!("not a URL: {url}"))?;
+    let authority = uri.authority().context("the URL needs a host")?.to_string();
+    let stream = tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(&authority))
+        .await
+        .context("connecting timed out")??;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
+        .header("host", authority);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response =
+        tokio::time::timeout(Duration::from_secs(10), sender.send_request(request.body(Full::new(body.into()))?))
+            .await
+            .context("no answer within 10 s")??;
+    let status = response.status().as_u16();
+    Ok((status, response.into_body().collect().await?.to_bytes()))
 }
