@@ -1,7 +1,7 @@
 //! Arbitrary signature and timestamp headers with an arbitrary body: refused cleanly, never a
 //! panic, and never accepted (the fuzzer does not know the signing key).
 #![no_main]
-use facteur::endpoint::{Received, admit};
+use facteur::admission::{Received, admit};
 use facteur::signature::Verifier;
 use libfuzzer_sys::fuzz_target;
 

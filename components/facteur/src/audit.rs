@@ -5,9 +5,35 @@ use serde::Serialize;
 
 use crate::discord::Interaction;
 
+/// What was decided or done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditEvent {
+    /// The member may run it and the options are valid.
+    Allowed,
+    /// The role map (or DM, guild and channel rules) refused it.
+    Denied,
+    /// The options were refused.
+    Invalid,
+    /// Argo accepted the workflow (or it existed already: `existing`).
+    Submitted,
+    /// Argo did not accept it.
+    Failed,
+    Retried,
+    Stopped,
+    Terminated,
+}
+
+impl AuditEvent {
+    /// `Allowed` or `Denied`, as a decision says.
+    pub fn of(allowed: bool) -> Self {
+        if allowed { Self::Allowed } else { Self::Denied }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct AuditRecord<'a, D: Serialize> {
-    pub audit: &'a str,
+    pub audit: AuditEvent,
     pub command: &'a str,
     pub interaction_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -20,8 +46,8 @@ pub struct AuditRecord<'a, D: Serialize> {
     pub details: D,
 }
 
-/// Formats the audit line for `event` (`allowed`, `denied`, `invalid`, …) about `interaction`.
-pub fn line<D: Serialize>(event: &str, command: &str, interaction: &Interaction, details: D) -> String {
+/// Formats the audit line for `event` about `interaction`.
+pub fn line<D: Serialize>(event: AuditEvent, command: &str, interaction: &Interaction, details: D) -> String {
     let record = AuditRecord {
         audit: event,
         command,
@@ -48,7 +74,7 @@ mod tests {
         )
         .unwrap();
         let decision: Decision = Policy::default().decide("plan", &Caller::of(&i));
-        let line = line("denied", "plan", &i, &decision);
+        let line = line(AuditEvent::Denied, "plan", &i, &decision);
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&line).unwrap(),
             serde_json::json!({"audit": "denied", "command": "plan", "interaction_id": "11", "user_id": "7",

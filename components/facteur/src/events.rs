@@ -227,7 +227,7 @@ impl CommandEvent {
 
     /// When Discord sent the interaction, if the producer said so.
     pub fn received_at(&self) -> Option<u64> {
-        crate::argo::unix_seconds(&self.timestamp)
+        crate::time::unix_seconds(&self.timestamp)
     }
 }
 

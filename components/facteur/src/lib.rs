@@ -1,22 +1,38 @@
 //! facteur's domain library.
 //!
 //! Everything here is plain Rust: it compiles natively (unit tests, benchmarks, the CLI)
-//! and to `wasm32-wasip2`. The components under `components/` are thin adapters around it;
-//! the `spin` feature adds the small module that talks to the Spin host.
+//! and to `wasm32-wasip2`. The components under `components/` are a few lines of wiring
+//! around it; the `spin` feature adds the adapter that talks to the Spin host.
+//!
+//! - Vocabulary: `discord` (interactions, responses), `argo` (requests, answers, errors),
+//!   `catalog` (the commands), `history` (runs facteur remembers), `run_button` (custom ids),
+//!   `events` and `cloudevents` (the Kafka path), `time`.
+//! - Rules: `admission` (method, size, signature, JSON), `signature`, `policy` (the role map),
+//!   `routing`, `config` (Spin variables), `audit`, `replies` (what members read).
+//! - Use cases over small ports (`ports`): `command` (admit, submit one workflow per
+//!   interaction, tell the member) and `runs` (`/workflow`, buttons, lifecycle events), both
+//!   answering through `answer`.
+//! - `spin` (feature): the ports on Spin, and reading and answering HTTP requests.
 
+pub mod admission;
+pub mod answer;
 pub mod argo;
 pub mod audit;
 pub mod catalog;
 pub mod cloudevents;
+pub mod command;
 pub mod config;
 pub mod discord;
-pub mod endpoint;
 pub mod events;
+pub mod history;
 pub mod policy;
+pub mod ports;
 pub mod replies;
 pub mod routing;
-pub mod session;
+pub mod run_button;
+pub mod runs;
 pub mod signature;
+pub mod time;
 
 #[cfg(feature = "spin")]
 pub mod spin;

@@ -1,11 +1,31 @@
 //! The messages members read about their runs.
 
-use crate::argo::{self, Workflow};
+use crate::argo::{self, Phase, Workflow};
 use crate::discord::{Button, ButtonStyle, Embed, MAX_CONTENT, Message};
+use crate::run_button::{RunAction, RunButton};
 
 const GREEN: u32 = 0x2e_cc_71;
 const BLUE: u32 = 0x34_98_db;
 const RED: u32 = 0xe7_4c_3c;
+
+fn color(phase: &Phase) -> u32 {
+    match phase {
+        Phase::Succeeded => GREEN,
+        Phase::Failed | Phase::Error => RED,
+        _ => BLUE,
+    }
+}
+
+/// Buttons acting on the run `name` in `namespace`, after `first` (a link).
+fn run_buttons(first: Button, namespace: &str, name: &str, actions: &[(ButtonStyle, &str, RunAction)]) -> Vec<Button> {
+    let mut buttons = vec![first];
+    for (style, label, action) in actions {
+        if let Ok(button) = Button::action(*style, *label, RunButton::new(*action, namespace, name).custom_id()) {
+            buttons.push(button);
+        }
+    }
+    buttons
+}
 
 /// What was started: enough to find it and act on it.
 pub struct Started<'a> {
@@ -43,7 +63,7 @@ pub fn started(s: &Started) -> Message {
         .color(if s.dry_run { BLUE } else { GREEN })
         .field("Template", format!("`{}`", s.template), true)
         .field("Namespace", format!("`{}`", s.namespace), true)
-        .field("Phase", if s.dry_run { "Dry run" } else { s.workflow.phase() }, true)
+        .field("Phase", if s.dry_run { "Dry run".to_owned() } else { s.workflow.phase().to_string() }, true)
         .field("Parameters", parameters, false);
     if !s.dry_run {
         embed = embed.url(link.clone());
@@ -52,15 +72,9 @@ pub fn started(s: &Started) -> Message {
     if s.dry_run {
         return message;
     }
-    let mut buttons = vec![Button::link("Open in Argo", link)];
-    for (style, label, action) in
-        [(ButtonStyle::Secondary, "Refresh", "refresh"), (ButtonStyle::Danger, "Cancel", "cancel")]
-    {
-        let id = format!("workflow:{action}:{}:{}", s.namespace, s.name);
-        if let Ok(button) = Button::action(style, label, id) {
-            buttons.push(button);
-        }
-    }
+    let actions =
+        [(ButtonStyle::Secondary, "Refresh", RunAction::Refresh), (ButtonStyle::Danger, "Cancel", RunAction::Cancel)];
+    let buttons = run_buttons(Button::link("Open in Argo", link), s.namespace, s.name, &actions);
     message.buttons(buttons).expect("three buttons fit a row")
 }
 
@@ -70,12 +84,8 @@ pub fn status(workflow: &Workflow, ui_base: &str, now: u64) -> Message {
     let (namespace, name) = (&workflow.metadata.namespace, &workflow.metadata.name);
     let link = argo::ui_link(ui_base, namespace, name);
     let phase = workflow.phase();
-    let color = match phase {
-        "Succeeded" => GREEN,
-        "Failed" | "Error" => RED,
-        _ => BLUE,
-    };
-    let mut embed = Embed::new(name.as_str()).url(link.clone()).color(color).field("Phase", phase, true);
+    let mut embed =
+        Embed::new(name.as_str()).url(link.clone()).color(color(&phase)).field("Phase", phase.as_str(), true);
     if let Some(progress) = workflow.status.progress.as_deref().filter(|p| !p.is_empty()) {
         embed = embed.field("Progress", progress, true);
     }
@@ -88,19 +98,14 @@ pub fn status(workflow: &Workflow, ui_base: &str, now: u64) -> Message {
     if let Some(seconds) = workflow.duration_secs(now) {
         embed = embed.field("Duration", duration(seconds), true);
     }
-    if let Some(failure) = workflow.failure().filter(|_| matches!(phase, "Failed" | "Error")) {
+    if let Some(failure) = workflow.failure().filter(|_| phase.failed()) {
         embed = embed.field("Failure", failure, false);
     }
-    let mut buttons = vec![Button::link("Open in Argo", link)];
-    let mut actions = vec![(ButtonStyle::Secondary, "Refresh", "refresh")];
-    if !workflow.is_finished() {
-        actions.push((ButtonStyle::Danger, "Cancel", "cancel"));
+    let mut actions = vec![(ButtonStyle::Secondary, "Refresh", RunAction::Refresh)];
+    if !phase.is_finished() {
+        actions.push((ButtonStyle::Danger, "Cancel", RunAction::Cancel));
     }
-    for (style, label, action) in actions {
-        if let Ok(button) = Button::action(style, label, format!("workflow:{action}:{namespace}:{name}")) {
-            buttons.push(button);
-        }
-    }
+    let buttons = run_buttons(Button::link("Open in Argo", link), namespace, name, &actions);
     Message::new(format!("`{name}` is **{phase}**.")).embed(embed).buttons(buttons).expect("three buttons fit a row")
 }
 
@@ -163,11 +168,11 @@ pub fn runs(title: &str, runs: &[RunLine], ui_base: &str) -> Message {
 pub fn cancel_confirmation(namespace: &str, name: &str) -> Message {
     let mut buttons = Vec::new();
     for (style, label, action) in [
-        (ButtonStyle::Danger, "Stop", "stop"),
-        (ButtonStyle::Danger, "Terminate", "terminate"),
-        (ButtonStyle::Secondary, "Keep running", "keep"),
+        (ButtonStyle::Danger, "Stop", RunAction::Stop),
+        (ButtonStyle::Danger, "Terminate", RunAction::Terminate),
+        (ButtonStyle::Secondary, "Keep running", RunAction::Keep),
     ] {
-        if let Ok(button) = Button::action(style, label, format!("workflow:{action}:{namespace}:{name}")) {
+        if let Ok(button) = Button::action(style, label, RunButton::new(action, namespace, name).custom_id()) {
             buttons.push(button);
         }
     }
@@ -182,16 +187,12 @@ pub fn cancel_confirmation(namespace: &str, name: &str) -> Message {
 /// A run changed phase (from a lifecycle event): final phase, duration, what failed, link.
 pub fn lifecycle(event: &crate::events::LifecycleEvent, command: &str, ui_base: &str) -> Message {
     let link = argo::ui_link(ui_base, &event.namespace, &event.workflow);
-    let phase = event.phase.as_str();
-    let color = match phase {
-        "Succeeded" => GREEN,
-        "Failed" | "Error" => RED,
-        _ => BLUE,
-    };
-    let started = event.started_at.as_deref().and_then(argo::unix_seconds);
-    let finished = event.finished_at.as_deref().and_then(argo::unix_seconds);
+    let phase = Phase::parse(&event.phase);
+    let started = event.started_at.as_deref().and_then(crate::time::unix_seconds);
+    let finished = event.finished_at.as_deref().and_then(crate::time::unix_seconds);
     let took = started.zip(finished).map(|(s, f)| duration(f.saturating_sub(s)));
-    let mut embed = Embed::new(event.workflow.as_str()).url(link.clone()).color(color).field("Phase", phase, true);
+    let mut embed =
+        Embed::new(event.workflow.as_str()).url(link.clone()).color(color(&phase)).field("Phase", phase.as_str(), true);
     if let Some(took) = &took {
         embed = embed.field("Duration", took.as_str(), true);
     }
@@ -202,14 +203,8 @@ pub fn lifecycle(event: &crate::events::LifecycleEvent, command: &str, ui_base: 
         Some(took) => format!("`/{command}` run `{}` **{phase}** after {took}.", event.workflow),
         None => format!("`/{command}` run `{}` is **{phase}**.", event.workflow),
     };
-    let mut buttons = vec![Button::link("Open in Argo", link)];
-    if let Ok(refresh) = Button::action(
-        ButtonStyle::Secondary,
-        "Refresh",
-        format!("workflow:refresh:{}:{}", event.namespace, event.workflow),
-    ) {
-        buttons.push(refresh);
-    }
+    let refresh = [(ButtonStyle::Secondary, "Refresh", RunAction::Refresh)];
+    let buttons = run_buttons(Button::link("Open in Argo", link), &event.namespace, &event.workflow, &refresh);
     Message::new(content).embed(embed).buttons(buttons).expect("two buttons fit a row")
 }
 

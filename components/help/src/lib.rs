@@ -2,11 +2,11 @@
 //! guards the commands themselves, with each command's description from the catalog.
 //! Served on a private route, reached from the gateway.
 
-use facteur::audit;
 use facteur::catalog::Catalog;
+use facteur::command;
 use facteur::discord::{Interaction, InteractionResponse};
 use facteur::policy::{Caller, Policy};
-use facteur::spin::{misconfigured, receive, reply, variables};
+use facteur::spin::{Stdout, misconfigured, receive, reply, variables};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
@@ -18,23 +18,22 @@ async fn handle(req: IncomingRequest) -> Response {
     let config = vars.verifier().and_then(|v| Ok((v, vars.policy()?)));
     let (verifier, policy) = match config {
         Ok(config) => config,
-        Err(e) => return misconfigured("help", &e),
+        Err(e) => return misconfigured(COMMAND, &e),
     };
     let (_, interaction) = match receive(req, &verifier).await {
         Ok(received) => received,
         Err(refusal) => return refusal,
     };
-    reply(&answer(&interaction, &policy, &Catalog::embedded()))
+    let answer = match command::authorize(&Stdout, &policy, COMMAND, &interaction) {
+        Ok(()) => listing(&interaction, &policy, &Catalog::embedded()),
+        Err(denial) => InteractionResponse::ephemeral(denial),
+    };
+    reply(&answer)
 }
 
-fn answer(interaction: &Interaction, policy: &Policy, catalog: &Catalog) -> InteractionResponse {
+/// The commands the member may run (any of their subcommands counts).
+fn listing(interaction: &Interaction, policy: &Policy, catalog: &Catalog) -> InteractionResponse {
     let caller = Caller::of(interaction);
-    let decision = policy.decide(COMMAND, &caller);
-    let event = if decision.allowed { "allowed" } else { "denied" };
-    println!("{}", audit::line(event, COMMAND, interaction, &decision));
-    if !decision.allowed {
-        return InteractionResponse::ephemeral(decision.reason.denial_message(COMMAND));
-    }
     let allowed: Vec<String> = catalog
         .commands
         .iter()

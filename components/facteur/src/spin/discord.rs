@@ -9,30 +9,29 @@ use super::outbound::{SendFailure, send_within, sleep};
 use crate::config::DiscordSettings;
 use crate::discord::Message;
 use crate::discord::rate_limit::{MAX_ATTEMPTS, MAX_TOTAL_WAIT, MAX_WAIT, retry_after};
+use crate::ports::Discord;
 
 const USER_AGENT: &str =
     concat!("DiscordBot (https://github.com/facteur-bot/facteur, ", env!("CARGO_PKG_VERSION"), ")");
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Replaces the interaction's original (deferred) response with `message`, honouring 429s.
-/// Errors never contain the interaction token.
-pub async fn edit_original(
-    settings: &DiscordSettings,
-    application_id: &str,
-    token: &str,
-    message: &Message,
-) -> Result<(), String> {
-    let url = format!("{}/api/v10/webhooks/{application_id}/{token}/messages/@original", settings.api_url);
-    send(Method::Patch, &url, None, message).await
-}
+pub struct SpinDiscord(pub DiscordSettings);
 
-/// Posts `message` in a channel with the bot token, once the interaction token has expired.
-pub async fn post_to_channel(settings: &DiscordSettings, channel_id: &str, message: &Message) -> Result<(), String> {
-    let token = settings.bot_token.as_deref().ok_or("no bot token is configured (`discord_bot_token`)")?;
-    let url = format!("{}/api/v10/channels/{channel_id}/messages", settings.api_url);
-    let mut message = message.clone();
-    message.flags = None; // channel messages cannot be ephemeral
-    send(Method::Post, &url, Some(&format!("Bot {token}")), &message).await
+impl Discord for SpinDiscord {
+    /// Replaces the interaction's original (deferred) response with `message`, honouring 429s.
+    async fn edit_original(&self, application_id: &str, token: &str, message: &Message) -> Result<(), String> {
+        let url = format!("{}/api/v10/webhooks/{application_id}/{token}/messages/@original", self.0.api_url);
+        send(Method::Patch, &url, None, message).await
+    }
+
+    /// Posts `message` in a channel with the bot token, once the interaction token has expired.
+    async fn post_to_channel(&self, channel_id: &str, message: &Message) -> Result<(), String> {
+        let token = self.0.bot_token.as_deref().ok_or("no bot token is configured (`discord_bot_token`)")?;
+        let url = format!("{}/api/v10/channels/{channel_id}/messages", self.0.api_url);
+        let mut message = message.clone();
+        message.flags = None; // channel messages cannot be ephemeral
+        send(Method::Post, &url, Some(&format!("Bot {token}")), &message).await
+    }
 }
 
 /// Sends a message body, retrying after 429s within bounds. Errors name neither URL nor token.

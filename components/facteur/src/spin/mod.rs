@@ -1,9 +1,9 @@
 //! The thin adapter between the domain and the Spin host (spin-sdk 5.2): variables, reading
-//! an interaction request, answering it, service chaining, outbound calls and sessions.
+//! an interaction request and answering it, service chaining, and the use cases' ports
+//! ([`SpinPorts`]: outbound HTTP, key-value, clock, stdout and stderr).
 
 pub mod argo;
 pub mod discord;
-pub mod dispatch;
 pub mod outbound;
 pub mod store;
 
@@ -12,9 +12,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use futures::StreamExt;
 use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingResponse, Request, Response, ResponseOutparam};
 
-use crate::config::Variables;
-use crate::discord::{Interaction, InteractionResponse};
-use crate::endpoint::{self, MAX_BODY, Received, Rejection};
+use crate::admission::{self, MAX_BODY, Received, Rejection};
+use crate::answer::{Answer, follow_up};
+use crate::config::{ArgoSettings, DiscordSettings, Variables};
+use crate::discord::{Interaction, InteractionResponse, Message};
+use crate::ports::{self, Ports};
 use crate::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier};
 
 /// The component's Spin variables (only those declared for it are readable).
@@ -61,7 +63,7 @@ impl InteractionRequest {
         Ok(Self { method, path, signature, timestamp, body })
     }
 
-    /// Method, size, signature and JSON checks (see [`endpoint::admit`]).
+    /// Method, size, signature and JSON checks (see [`admission::admit`]).
     pub fn admit(&self, verifier: &Verifier) -> Result<Interaction, Rejection> {
         let received = Received {
             method: &self.method,
@@ -69,7 +71,7 @@ impl InteractionRequest {
             timestamp: self.timestamp.as_deref(),
             body: &self.body,
         };
-        endpoint::admit(&received, verifier, now())
+        admission::admit(&received, verifier, now())
     }
 
     /// Forwards the untouched body and signature headers to `component` by service chaining.
@@ -123,5 +125,75 @@ pub async fn respond(out: ResponseOutparam, response: Response) {
     outgoing.set_status_code(*response.status()).expect("a valid status");
     if let Err(e) = out.set_with_body(outgoing, response.into_body()).await {
         eprintln!("could not send the response: {e}");
+    }
+}
+
+/// The use cases' world on Spin: Argo and Discord over outbound HTTP, the `default` key-value
+/// store, the wall clock; audit lines on stdout, log lines on stderr with the component's name.
+pub struct SpinPorts {
+    pub argo: argo::SpinArgo,
+    pub discord: discord::SpinDiscord,
+    pub component: &'static str,
+}
+
+impl SpinPorts {
+    pub fn new(component: &'static str, argo: ArgoSettings, discord: DiscordSettings) -> Self {
+        Self { argo: argo::SpinArgo(argo), discord: discord::SpinDiscord(discord), component }
+    }
+}
+
+/// Audit lines on stdout, for components that need nothing else (`/help`, template commands).
+pub struct Stdout;
+
+impl ports::Audit for Stdout {
+    fn audit(&self, line: String) {
+        println!("{line}");
+    }
+}
+
+impl ports::Audit for SpinPorts {
+    fn audit(&self, line: String) {
+        Stdout.audit(line);
+    }
+}
+
+impl Ports for SpinPorts {
+    fn argo(&self) -> &impl ports::Argo {
+        &self.argo
+    }
+
+    fn discord(&self) -> &impl ports::Discord {
+        &self.discord
+    }
+
+    fn store(&self) -> &impl ports::KeyValue {
+        &store::SpinKeyValue
+    }
+
+    fn now(&self) -> u64 {
+        now()
+    }
+
+    fn log(&self, line: String) {
+        eprintln!("{}: {line}", self.component);
+    }
+}
+
+/// Sends a use case's answer; when it is deferred, does `work` after the response and edits
+/// the reply with the message it gives.
+pub async fn serve<W>(
+    out: ResponseOutparam,
+    ports: &SpinPorts,
+    interaction: &Interaction,
+    answer: Answer<W>,
+    work: impl AsyncFnOnce(W) -> Message,
+) {
+    match answer {
+        Answer::Now(response) => respond(out, reply(&response)).await,
+        Answer::Later { response, work: pending } => {
+            respond(out, reply(&response)).await;
+            let message = work(pending).await;
+            follow_up(ports, interaction, &message).await;
+        }
     }
 }

@@ -1,12 +1,11 @@
 //! `/{{project-name | snake_case}}`: {{project-description}}.
 //!
 //! Reached from the gateway by service chaining. Like every facteur command it checks the
-//! request again, then the role map, before doing anything.
+//! request again, then the role map (audited), before doing anything.
 
-use facteur::audit;
+use facteur::command;
 use facteur::discord::{Interaction, InteractionResponse};
-use facteur::policy::{Caller, Policy};
-use facteur::spin::{misconfigured, receive, reply, variables};
+use facteur::spin::{Stdout, misconfigured, receive, reply, variables};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
@@ -23,16 +22,14 @@ async fn handle(req: IncomingRequest) -> Response {
         Ok(received) => received,
         Err(refusal) => return refusal,
     };
-    reply(&answer(&interaction, &policy))
+    let answer = match command::authorize(&Stdout, &policy, COMMAND, &interaction) {
+        Ok(()) => answer(&interaction),
+        Err(denial) => InteractionResponse::ephemeral(denial),
+    };
+    reply(&answer)
 }
 
-fn answer(interaction: &Interaction, policy: &Policy) -> InteractionResponse {
-    let decision = policy.decide(COMMAND, &Caller::of(interaction));
-    let event = if decision.allowed { "allowed" } else { "denied" };
-    println!("{}", audit::line(event, COMMAND, interaction, &decision));
-    if !decision.allowed {
-        return InteractionResponse::ephemeral(decision.reason.denial_message(COMMAND));
-    }
-    // The command's work goes here.
+/// The command's work goes here.
+fn answer(_interaction: &Interaction) -> InteractionResponse {
     InteractionResponse::ephemeral(format!("`/{COMMAND}` works."))
 }

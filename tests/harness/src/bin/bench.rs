@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use bytes::Bytes;
+use facteur::admission::{Received, admit};
 use facteur::catalog::Catalog;
-use facteur::endpoint::{Received, admit};
 use facteur::policy::{Caller, Policy, RoleMap};
 use facteur::routing::route;
 use facteur::signature::Verifier;

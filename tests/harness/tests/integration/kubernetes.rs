@@ -283,7 +283,7 @@ fn kubernetes_access(method: &str, path: &str) -> Vec<(&'static str, &'static st
 fn the_argo_role_covers_exactly_the_calls_facteur_makes() {
     use facteur::argo;
     // Every request builder of the Argo client, called: a new builder must be added here (the
-    // check below reads argo.rs), and its REST call mapped in `kubernetes_access`.
+    // check below reads argo/request.rs), and its REST call mapped in `kubernetes_access`.
     let spec = argo::SubmitSpec {
         namespace: "argo".into(),
         template: "facteur-dispatch".into(),
@@ -304,16 +304,20 @@ fn the_argo_role_covers_exactly_the_calls_facteur_makes() {
         ("templates", argo::templates("argo", "fac")),
         ("logs", argo::logs("argo", "plan-1", 50)),
     ]);
-    let source = std::fs::read_to_string(repo().join("components/facteur/src/argo.rs")).unwrap();
+    let source = std::fs::read_to_string(repo().join("components/facteur/src/argo/request.rs")).unwrap();
     let builders: BTreeSet<&str> = source
         .lines()
         .filter(|l| l.starts_with("pub fn ") && l.contains("-> ArgoRequest"))
         .map(|l| l["pub fn ".len()..].split('(').next().unwrap())
         .collect();
-    assert_eq!(builders, calls.keys().copied().collect(), "argo.rs's request builders and this test's list differ");
+    assert_eq!(
+        builders,
+        calls.keys().copied().collect(),
+        "argo/request.rs's request builders and this test's list differ"
+    );
 
     let needed: BTreeSet<(&str, &str, &str)> =
-        calls.values().flat_map(|r| kubernetes_access(r.method, &r.path)).collect();
+        calls.values().flat_map(|r| kubernetes_access(r.method.as_str(), &r.path)).collect();
     let Some(documents) = rendered() else { return };
     let role = documents
         .iter()

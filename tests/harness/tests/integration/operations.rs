@@ -154,7 +154,7 @@ async fn cancel_needs_the_confirming_click() {
     let edit = w.discord.edits().pop().unwrap();
     assert_eq!(content(&edit.message), format!("Stop requested for `{name}`: its exit handlers run, then it ends."));
     assert!(edit.message["components"].as_array().unwrap().is_empty(), "the question's buttons are gone");
-    assert!(w.app.log_text("workflow").contains(r#""audit":"stop""#));
+    assert!(w.app.log_text("workflow").contains(r#""audit":"stopped""#));
 }
 
 #[tokio::test]

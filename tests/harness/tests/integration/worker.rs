@@ -58,7 +58,7 @@ pub(crate) fn command_event(id: &str, command: &str, options: Value, roles: &[&s
 }
 
 pub(crate) fn rfc3339(seconds: u64) -> String {
-    // Days to a civil date (the inverse of facteur::argo::unix_seconds), for test timestamps.
+    // Days to a civil date (the inverse of facteur::time::unix_seconds), for test timestamps.
     let days = (seconds / 86_400) as i64;
     let secs = seconds % 86_400;
     let z = days + 719_468;

@@ -47,10 +47,10 @@ async fn plan_submits_exactly_one_workflow_and_edits_the_reply() {
     assert_eq!(buttons[1]["custom_id"], format!("workflow:refresh:argo:{name}"));
     assert_eq!(buttons[2]["custom_id"], format!("workflow:cancel:argo:{name}"));
 
-    // Sessions: interaction → workflow, and the member's recent runs.
-    let session: Value =
-        serde_json::from_slice(&w.app.kv_get("default", &format!("interaction:{id}")).await.unwrap()).unwrap();
-    assert_eq!((session["workflow"].as_str(), session["namespace"].as_str()), (Some(name.as_str()), Some("argo")));
+    // Run history: where to report on the run, and the member's recent runs.
+    let record: Value =
+        serde_json::from_slice(&w.app.kv_get("default", &format!("run:argo:{name}")).await.unwrap()).unwrap();
+    assert_eq!((record["interaction_id"].as_str(), record["command"].as_str()), (Some(id.as_str()), Some("plan")));
     let runs: Value = serde_json::from_slice(&w.app.kv_get("default", &format!("runs:{USER}")).await.unwrap()).unwrap();
     assert_eq!(runs[0]["workflow"], name);
 

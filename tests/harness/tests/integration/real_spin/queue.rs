@@ -12,8 +12,19 @@ use super::{BRIDGE_SECRET, SpinWorld, content, runtimes, spin_world};
 use crate::common::{OPS, next_id, opt, slash};
 use crate::worker::command_event;
 
-/// A Kafka record POSTed as KafkaSource does in binary mode.
+/// A Kafka record POSTed as KafkaSource does in binary mode, redelivered while the bridge
+/// answers 503 (as Knative does): right after `spin up` serves HTTP, its Redis trigger may not
+/// have subscribed yet, and the bridge publishes only to a listening worker.
 async fn bridge(w: &SpinWorld, record: Vec<u8>) -> u16 {
+    let delivered = eventually(Duration::from_secs(10), async || {
+        let status = post(w, record.clone()).await;
+        (status != 503).then_some(status)
+    })
+    .await;
+    delivered.unwrap_or(503)
+}
+
+async fn post(w: &SpinWorld, record: Vec<u8>) -> u16 {
     let request = http::Request::post("/bridge/kafka")
         .header("ce-specversion", "1.0")
         .header("ce-id", "partition:0/offset:42")

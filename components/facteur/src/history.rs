@@ -1,28 +1,16 @@
-//! Session records kept in Spin key-value storage: which workflow an interaction started
-//! (for follow-ups and buttons) and each member's recent runs (for `/workflow status` and
-//! autocomplete). Key-value stores have no TTL, so expiry is stored and enforced on read.
+//! Run history kept in Spin key-value storage: where to report on each run facteur started
+//! (lifecycle events name only the workflow) and each member's recent runs (`/workflow status`,
+//! ownership, autocomplete). Key-value stores have no TTL, so expiry is stored and enforced on
+//! read.
 
 use serde::{Deserialize, Serialize};
+
+use crate::ports::KeyValue;
 
 /// Interaction tokens are valid for 15 minutes.
 pub const TOKEN_TTL_SECS: u64 = 15 * 60;
 /// Recent runs kept per member.
 pub const MAX_RUNS: usize = 20;
-
-/// interaction → workflow, with what a follow-up needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InteractionSession {
-    pub workflow: String,
-    pub namespace: String,
-    pub command: String,
-    pub application_id: String,
-    pub token: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    pub expires_at: u64,
-}
 
 /// One of a member's recent runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,18 +53,8 @@ pub fn read_run_record(bytes: Option<&[u8]>, now: u64) -> Option<RunRecord> {
     (record.expires_at > now).then_some(record)
 }
 
-pub fn interaction_key(interaction_id: &str) -> String {
-    format!("interaction:{interaction_id}")
-}
-
 pub fn runs_key(user_id: &str) -> String {
     format!("runs:{user_id}")
-}
-
-/// Decodes a stored record, or `None` when it is absent, unreadable or expired at `now`.
-pub fn read_interaction(bytes: Option<&[u8]>, now: u64) -> Option<InteractionSession> {
-    let session: InteractionSession = serde_json::from_slice(bytes?).ok()?;
-    (session.expires_at > now).then_some(session)
 }
 
 /// Decodes a member's runs, newest first, without the expired ones.
@@ -94,31 +72,52 @@ pub fn add_run(mut runs: Vec<Run>, run: Run, now: u64) -> Vec<Run> {
     runs
 }
 
+/// Records where to report on a run, and adds it to its member's recent runs.
+pub fn save_run(store: &impl KeyValue, record: &RunRecord, run: Run, now: u64) -> Result<(), String> {
+    let json = serde_json::to_vec(record).expect("records always serialise");
+    store.set(&run_key(&run.namespace, &run.workflow), &json).map_err(|e| format!("saving the run record: {e}"))?;
+    if let Some(user) = &record.user_id {
+        let key = runs_key(user);
+        let stored = store.get(&key).map_err(|e| format!("reading recent runs: {e}"))?;
+        let runs = add_run(read_runs(stored.as_deref(), now), run, now);
+        let json = serde_json::to_vec(&runs).expect("runs always serialise");
+        store.set(&key, &json).map_err(|e| format!("saving recent runs: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The member's recent runs, newest first; an unreadable store is `Err`.
+pub fn runs(store: &impl KeyValue, user_id: &str, now: u64) -> Result<Vec<Run>, String> {
+    let stored = store.get(&runs_key(user_id)).map_err(|e| format!("reading recent runs: {e}"))?;
+    Ok(read_runs(stored.as_deref(), now))
+}
+
+/// Where to report on a run, if facteur started it and still remembers it.
+pub fn run_record(
+    store: &impl KeyValue,
+    namespace: &str,
+    workflow: &str,
+    now: u64,
+) -> Result<Option<RunRecord>, String> {
+    let bytes = store.get(&run_key(namespace, workflow)).map_err(|e| format!("reading the run record: {e}"))?;
+    Ok(read_run_record(bytes.as_deref(), now))
+}
+
+/// Whether this phase of the run was already announced.
+pub fn was_notified(store: &impl KeyValue, namespace: &str, workflow: &str, phase: &str) -> Result<bool, String> {
+    store.exists(&notified_key(namespace, workflow, phase)).map_err(|e| format!("reading a marker: {e}"))
+}
+
+pub fn mark_notified(store: &impl KeyValue, namespace: &str, workflow: &str, phase: &str) -> Result<(), String> {
+    store.set(&notified_key(namespace, workflow, phase), b"1").map_err(|e| format!("saving a marker: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn run(name: &str, expires_at: u64) -> Run {
         Run { workflow: name.into(), namespace: "argo".into(), command: "plan".into(), submitted_at: 0, expires_at }
-    }
-
-    #[test]
-    fn interaction_sessions_expire_on_read() {
-        let s = InteractionSession {
-            workflow: "plan-1".into(),
-            namespace: "argo".into(),
-            command: "plan".into(),
-            application_id: "2".into(),
-            token: "t".into(),
-            channel_id: None,
-            user_id: Some("3".into()),
-            expires_at: 1000,
-        };
-        let bytes = serde_json::to_vec(&s).unwrap();
-        assert_eq!(read_interaction(Some(&bytes), 999), Some(s));
-        assert_eq!(read_interaction(Some(&bytes), 1000), None);
-        assert_eq!(read_interaction(Some(b"garbage"), 0), None);
-        assert_eq!(read_interaction(None, 0), None);
     }
 
     #[test]

@@ -1,0 +1,65 @@
+//! A failed Argo call, and how it is explained to the member.
+
+/// A failed Argo call, as the member may see it: no token, no internals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgoError {
+    /// 409: a workflow of that name exists (the same interaction, delivered again).
+    AlreadyExists,
+    Rejected {
+        status: u16,
+        message: String,
+    },
+    Unreachable(String),
+    Timeout,
+}
+
+impl ArgoError {
+    /// What the member reads when `template` could not be submitted in `namespace`.
+    pub fn explain(&self, template: &str, namespace: &str) -> String {
+        match self {
+            Self::AlreadyExists => "This command already started a workflow.".to_owned(),
+            Self::Timeout => {
+                "Argo did not answer in time. The workflow may still start; check Argo before retrying.".to_owned()
+            }
+            Self::Unreachable(_) => "Argo cannot be reached right now. Please try again in a moment.".to_owned(),
+            Self::Rejected { status, message } => match status {
+                400 => format!("Argo refused the workflow: {}", crate::discord::truncate(message, 500)),
+                401 => {
+                    "Argo refused facteur's credentials (401). An admin needs to renew facteur's Argo token.".to_owned()
+                }
+                403 => format!(
+                    "facteur is not allowed to run `{template}` in namespace `{namespace}` (403). An admin needs to grant it in Argo's RBAC."
+                ),
+                404 => format!("WorkflowTemplate `{template}` was not found in namespace `{namespace}`."),
+                429 => "Argo is busy (429). Please try again in a moment.".to_owned(),
+                s if *s >= 500 => format!("Argo had an internal error ({s}). Please try again in a moment."),
+                s => format!("Argo refused the request ({s})."),
+            },
+        }
+    }
+
+    /// What the member reads when an operation on the run `name` in `namespace` failed.
+    pub fn explain_run(&self, name: &str, namespace: &str) -> String {
+        match self {
+            Self::Rejected { status: 404, .. } => {
+                format!("Workflow `{name}` was not found in namespace `{namespace}`.")
+            }
+            Self::Rejected { status: 403, .. } => {
+                format!(
+                    "facteur is not allowed to do that with `{name}` in namespace `{namespace}` (403). An admin needs to grant it in Argo's RBAC."
+                )
+            }
+            other => other.explain(name, namespace),
+        }
+    }
+
+    /// For logs: the status and Argo's own message.
+    pub fn detail(&self) -> String {
+        match self {
+            Self::AlreadyExists => "409 AlreadyExists".to_owned(),
+            Self::Timeout => "timeout".to_owned(),
+            Self::Unreachable(e) => format!("unreachable: {e}"),
+            Self::Rejected { status, message } => format!("{status}: {message}"),
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The use case of a command: who may run it, whether its options are valid, and for a
+//! workflow command (`/plan`, `/dispatch`, …, and their CommandEvents from Kafka) exactly one
+//! workflow per interaction, remembered, and a reply that tells the member what happened.
+//! The HTTP path and the worker go through the same functions.
+
+use serde_json::json;
+
+use crate::answer::Answer;
+use crate::argo::{self, ArgoError, SubmitSpec, Workflow};
+use crate::audit::{self, AuditEvent};
+use crate::catalog::{Catalog, Command, Submission};
+use crate::config::ArgoSettings;
+use crate::discord::{Choice, Interaction, InteractionResponse, InteractionType, Message};
+use crate::events::CommandEvent;
+use crate::history::{self, Run, RunRecord, TOKEN_TTL_SECS};
+use crate::policy::{Caller, Policy};
+use crate::ports::{Argo, Audit, Deadline, Discord, Ports};
+use crate::replies;
+
+pub struct CommandSettings {
+    pub policy: Policy,
+    pub argo: ArgoSettings,
+    /// How long the member's run history keeps a run.
+    pub history_ttl: u64,
+}
+
+/// The role map's decision on `command`, audited: `Err` holds the refusal the member reads.
+/// For commands that validate nothing (`/help`, template components).
+pub fn authorize(audit: &impl Audit, policy: &Policy, command: &str, interaction: &Interaction) -> Result<(), String> {
+    let decision = policy.decide(command, &Caller::of(interaction));
+    audit.audit(audit::line(AuditEvent::of(decision.allowed), command, interaction, &decision));
+    if decision.allowed { Ok(()) } else { Err(decision.reason.denial_message(command)) }
+}
+
+/// The role map, then the options; every outcome audited. The submission, or the refusal the
+/// member reads.
+pub fn admit(
+    ports: &impl Ports,
+    policy: &Policy,
+    command: &Command,
+    interaction: &Interaction,
+) -> Result<Submission, String> {
+    let decision = policy.decide(&command.name, &Caller::of(interaction));
+    if !decision.allowed {
+        ports.audit(audit::line(AuditEvent::Denied, &command.name, interaction, &decision));
+        return Err(decision.reason.denial_message(&command.name));
+    }
+    match command.submission(interaction) {
+        Ok(submission) => {
+            ports.audit(audit::line(AuditEvent::Allowed, &command.name, interaction, &decision));
+            Ok(submission)
+        }
+        Err(invalid) => {
+            ports.audit(audit::line(AuditEvent::Invalid, &command.name, interaction, json!({ "error": invalid.0 })));
+            Err(format!("`/{}`: {}", command.name, invalid.0))
+        }
+    }
+}
+
+/// A workflow command over HTTP: refusals and autocomplete at once; an admitted command is
+/// deferred, and its submission is the work after the response ([`submit`]).
+pub async fn answer(
+    ports: &impl Ports,
+    settings: &CommandSettings,
+    command: &Command,
+    interaction: &Interaction,
+) -> Answer<Submission> {
+    if interaction.command_name() != Some(command.name.as_str()) {
+        ports.log(format!("refusing interaction {} meant for another command", interaction.id));
+        return Answer::tell("This component does not serve that command.");
+    }
+    match interaction.kind {
+        InteractionType::ApplicationCommand => match admit(ports, &settings.policy, command, interaction) {
+            Ok(submission) => {
+                Answer::Later { response: InteractionResponse::deferred(submission.ephemeral), work: submission }
+            }
+            Err(refusal) => Answer::tell(refusal),
+        },
+        InteractionType::Autocomplete => Answer::Now(InteractionResponse::autocomplete(
+            template_choices(ports, settings, command, interaction).await,
+        )),
+        _ => Answer::tell("facteur does not handle this kind of interaction here."),
+    }
+}
+
+/// Submits `submission` (or finds the run an earlier delivery of the same interaction started),
+/// remembers it, and describes the outcome; audited. `token_issued_at` is when the interaction
+/// token was issued (now for a slash command; the event's timestamp for a CommandEvent).
+pub async fn submit(
+    ports: &impl Ports,
+    settings: &CommandSettings,
+    command: &Command,
+    interaction: &Interaction,
+    submission: &Submission,
+    token_issued_at: u64,
+) -> Message {
+    let argo_settings = &settings.argo;
+    let namespace = submission.namespace.clone().unwrap_or_else(|| argo_settings.namespace.clone());
+    let name = argo::workflow_name(&command.name, &interaction.id);
+    let (labels, annotations) = argo::identity(&command.name, interaction);
+    let spec = SubmitSpec {
+        namespace: namespace.clone(),
+        template: submission.template.clone(),
+        name: name.clone(),
+        parameters: submission.parameters.clone(),
+        labels,
+        annotations,
+        service_account: argo_settings.service_account.clone(),
+        server_dry_run: submission.dry_run,
+    };
+    let outcome = match call(ports, &argo::submit(&spec)).await {
+        Err(ArgoError::AlreadyExists) => call(ports, &argo::get(&namespace, &name)).await.map(|wf| (wf, true)),
+        other => other.map(|wf| (wf, false)),
+    };
+    let mut details = json!({
+        "workflow": name, "namespace": namespace, "template": submission.template, "dry_run": submission.dry_run,
+    });
+    let audit =
+        |event, details: &serde_json::Value| ports.audit(audit::line(event, &command.name, interaction, details));
+    match outcome {
+        // A run of that name that another member started: an interaction id reused on purpose
+        // (a forged event) or by accident. Neither recorded as theirs nor shown as started.
+        Ok((workflow, true)) if !started_by(&workflow, interaction) => {
+            details["error"] = "exists, started by another member".into();
+            audit(AuditEvent::Failed, &details);
+            replies::failed(&command.name, &format!("A workflow named `{name}` already exists and is not yours."))
+        }
+        Ok((workflow, existing)) => {
+            details["existing"] = existing.into();
+            audit(AuditEvent::Submitted, &details);
+            if !submission.dry_run {
+                remember(ports, settings, command, interaction, &namespace, &name, token_issued_at);
+            }
+            replies::started(&replies::Started {
+                command: &command.name,
+                template: &submission.template,
+                workflow: &workflow,
+                namespace: &namespace,
+                name: &name,
+                parameters: &submission.parameters,
+                ui_base: &argo_settings.ui_url,
+                dry_run: submission.dry_run,
+                existing,
+            })
+        }
+        Err(error) => {
+            details["error"] = error.detail().into();
+            audit(AuditEvent::Failed, &details);
+            replies::failed(&command.name, &error.explain(&submission.template, &namespace))
+        }
+    }
+}
+
+/// Whether `workflow` carries the invoking member's id (facteur's `user-id` label).
+fn started_by(workflow: &Workflow, interaction: &Interaction) -> bool {
+    let user = interaction.user_id().map(argo::label_value);
+    workflow.metadata.labels.user_id.is_some() && workflow.metadata.labels.user_id == user
+}
+
+async fn call(ports: &impl Ports, request: &argo::ArgoRequest) -> Result<Workflow, ArgoError> {
+    let (status, body) = ports.argo().send(request, Deadline::Configured).await?;
+    argo::parse_workflow(status, &body)
+}
+
+/// The run history for follow-ups, `/workflow` and lifecycle events; a failure here is logged
+/// and the reply still goes out.
+fn remember(
+    ports: &impl Ports,
+    settings: &CommandSettings,
+    command: &Command,
+    interaction: &Interaction,
+    namespace: &str,
+    name: &str,
+    token_issued_at: u64,
+) {
+    let now = ports.now();
+    let record = RunRecord {
+        command: command.name.clone(),
+        interaction_id: interaction.id.clone(),
+        application_id: interaction.application_id.clone(),
+        token: interaction.token.clone(),
+        token_expires_at: token_issued_at + TOKEN_TTL_SECS,
+        channel_id: interaction.channel_id.clone(),
+        user_id: interaction.user_id().map(str::to_owned),
+        expires_at: now + settings.history_ttl,
+    };
+    let run = Run {
+        workflow: name.to_owned(),
+        namespace: namespace.to_owned(),
+        command: command.name.clone(),
+        submitted_at: now,
+        expires_at: now + settings.history_ttl,
+    };
+    if let Err(e) = history::save_run(ports.store(), &record, run, now) {
+        ports.log(format!("could not record the run of interaction {}: {e}", interaction.id));
+    }
+}
+
+/// Templates for the option that picks one (`/dispatch template:`): Argo's WorkflowTemplates
+/// containing what was typed, limited to `allowed_templates`; the allowed list alone when
+/// Argo does not answer within the inline deadline. Nothing for members who may not run it.
+async fn template_choices(
+    ports: &impl Ports,
+    settings: &CommandSettings,
+    command: &Command,
+    interaction: &Interaction,
+) -> Vec<Choice> {
+    let Some(workflow) = &command.workflow else { return Vec::new() };
+    let (Some(option), Some(focused)) = (&workflow.template_option, interaction.focused_option()) else {
+        return Vec::new();
+    };
+    if focused.name != option || !settings.policy.decide(&command.name, &Caller::of(interaction)).allowed {
+        return Vec::new();
+    }
+    let typed = focused.value.map(|v| v.to_string()).unwrap_or_default();
+    let namespace = workflow.namespace.as_deref().unwrap_or(&settings.argo.namespace);
+    let listed = ports
+        .argo()
+        .send(&argo::templates(namespace, &typed), Deadline::Inline)
+        .await
+        .and_then(|(status, body)| argo::parse_template_names(status, &body));
+    let names = match (listed, &workflow.allowed_templates) {
+        (Ok(names), Some(allowed)) => names.into_iter().filter(|n| allowed.contains(n)).collect(),
+        (Ok(names), None) => names,
+        (Err(_), Some(allowed)) => allowed.clone(),
+        (Err(_), None) => Vec::new(),
+    };
+    names.into_iter().filter(|n| n.contains(typed.as_str())).take(25).map(|n| Choice::string(n.clone(), n)).collect()
+}
+
+/// Where a reply about an interaction goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub interaction_id: String,
+    pub application_id: String,
+    pub token: String,
+    pub token_expires_at: u64,
+    pub channel_id: Option<String>,
+}
+
+impl Recipient {
+    pub fn of_record(record: &RunRecord) -> Self {
+        Self {
+            interaction_id: record.interaction_id.clone(),
+            application_id: record.application_id.clone(),
+            token: record.token.clone(),
+            token_expires_at: record.token_expires_at,
+            channel_id: record.channel_id.clone(),
+        }
+    }
+}
+
+/// A command that arrived as a CommandEvent: the same checks and submission as over HTTP,
+/// with the event's member roles. The reply, and where it goes.
+pub async fn run_event(
+    ports: &impl Ports,
+    settings: &CommandSettings,
+    catalog: &Catalog,
+    event: &CommandEvent,
+) -> (Message, Recipient) {
+    let interaction = event.to_interaction(catalog);
+    let issued_at = event.received_at().unwrap_or_else(|| ports.now());
+    let message = match catalog.command(&event.command).filter(|c| c.workflow.is_some()) {
+        None => {
+            let details = json!({ "error": "not a workflow command", "via": "event" });
+            ports.audit(audit::line(AuditEvent::Invalid, &event.command, &interaction, details));
+            Message::new(format!("`/{}` cannot be run through the event pipeline.", event.command))
+        }
+        Some(command) => match admit(ports, &settings.policy, command, &interaction) {
+            Ok(submission) => submit(ports, settings, command, &interaction, &submission, issued_at).await,
+            Err(refusal) => Message::new(refusal),
+        },
+    };
+    let to = Recipient {
+        interaction_id: interaction.id,
+        application_id: interaction.application_id,
+        token: interaction.token,
+        token_expires_at: issued_at + TOKEN_TTL_SECS,
+        channel_id: interaction.channel_id,
+    };
+    (message, to)
+}
+
+/// Edits the interaction's message while its token is valid, else posts in its channel.
+pub async fn deliver(ports: &impl Ports, to: &Recipient, message: &Message) -> Result<(), String> {
+    let result = if ports.now() < to.token_expires_at && !to.token.is_empty() {
+        ports.discord().edit_original(&to.application_id, &to.token, message).await
+    } else if let Some(channel) = &to.channel_id {
+        ports.discord().post_to_channel(channel, message).await
+    } else {
+        Err("the interaction token expired and the event names no channel".to_owned())
+    };
+    result.map_err(|e| format!("could not tell Discord about interaction {}: {e}", to.interaction_id))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+//! The command use case without wasm: in-memory Argo, Discord, store and clock.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::argo::Method;
+use crate::catalog::Catalog;
+use crate::config::ArgoSettings;
+use crate::policy::RoleMap;
+use crate::ports::memory::{Memory, block_on};
+
+const OPS: &str = "140000000000000001";
+const USER: &str = "1200000000000000000";
+
+fn settings() -> CommandSettings {
+    CommandSettings {
+        policy: Policy { role_map: RoleMap::parse(&json!({"plan": [OPS]}).to_string()).unwrap(), ..Policy::default() },
+        argo: ArgoSettings {
+            server_url: "http://argo.test".into(),
+            authorization: None,
+            namespace: "argo".into(),
+            ui_url: "https://argo.example".into(),
+            service_account: None,
+            timeout_secs: 10,
+        },
+        history_ttl: 3600,
+    }
+}
+
+fn plan(id: &str, user: &str, roles: &[&str], options: Value) -> Interaction {
+    let body = json!({
+        "id": id, "application_id": "1170000000000000000", "type": 2, "token": format!("token-{id}"),
+        "guild_id": "1100000000000000000", "channel_id": "1110000000000000000",
+        "member": {"user": {"id": user, "username": "ada"}, "roles": roles},
+        "data": {"name": "plan", "options": options}
+    });
+    Interaction::parse(body.to_string().as_bytes()).unwrap()
+}
+
+fn objective() -> Value {
+    json!([{"name": "objective", "type": 3, "value": "Ship the bot"}])
+}
+
+fn workflow(name: &str, owner: &str) -> (u16, Vec<u8>) {
+    let body = json!({"metadata": {"name": name, "namespace": "argo", "labels": {"facteur.dev/user-id": owner}},
+                      "status": {"phase": "Running"}});
+    (200, body.to_string().into_bytes())
+}
+
+/// Everything the member reads (content and embeds).
+fn text(message: &Message) -> String {
+    serde_json::to_string(message).unwrap()
+}
+
+fn run(world: &Memory, interaction: &Interaction) -> Message {
+    let catalog = Catalog::embedded();
+    let command = catalog.command("plan").unwrap();
+    let settings = settings();
+    let submission = admit(world, &settings.policy, command, interaction).expect("admitted");
+    block_on(submit(world, &settings, command, interaction, &submission, world.now.get()))
+}
+
+#[test]
+fn a_member_without_a_role_is_denied_and_nothing_is_called() {
+    let world = Memory::default();
+    let catalog = Catalog::embedded();
+    let interaction = plan("1", USER, &["9"], objective());
+    let refusal = admit(&world, &settings().policy, catalog.command("plan").unwrap(), &interaction).unwrap_err();
+    assert_eq!(refusal, "You do not have a role that may run `/plan`. Ask a server admin to grant one.");
+    assert_eq!(world.audit_events(), ["denied"]);
+    assert!(world.argo.requests.borrow().is_empty());
+}
+
+#[test]
+fn invalid_options_are_refused_with_the_reason() {
+    let world = Memory::default();
+    let catalog = Catalog::embedded();
+    let interaction = plan("1", USER, &[OPS], json!([]));
+    let refusal = admit(&world, &settings().policy, catalog.command("plan").unwrap(), &interaction).unwrap_err();
+    assert!(refusal.starts_with("`/plan`: ") && refusal.contains("objective"), "{refusal}");
+    assert_eq!(world.audit_events(), ["invalid"]);
+}
+
+#[test]
+fn an_admitted_command_is_deferred_then_submitted_once_and_remembered() {
+    let world = Memory::default();
+    world.argo.answer(|r| Ok(workflow(r.body.as_ref().unwrap()["submitOptions"]["name"].as_str().unwrap(), USER)));
+    let catalog = Catalog::embedded();
+    let command = catalog.command("plan").unwrap();
+    let interaction = plan("1190000000000000001", USER, &[OPS], objective());
+    let Answer::Later { response, work } = block_on(answer(&world, &settings(), command, &interaction)) else {
+        panic!("deferred")
+    };
+    assert_eq!(serde_json::from_slice::<Value>(&response.to_json()).unwrap(), json!({"type": 5}));
+    let message = block_on(submit(&world, &settings(), command, &interaction, &work, world.now.get()));
+    assert_eq!(message.content.as_deref(), Some("`/plan` started workflow `plan-1190000000000000001` in `argo`."));
+    assert_eq!(world.argo.paths(), ["POST /api/v1/workflows/argo/submit"]);
+    assert_eq!(world.audit_events(), ["allowed", "submitted"]);
+    let runs = history::runs(&world.store, USER, world.now.get()).unwrap();
+    assert_eq!(runs[0].workflow, "plan-1190000000000000001");
+    let record = history::run_record(&world.store, "argo", "plan-1190000000000000001", world.now.get()).unwrap();
+    assert_eq!(record.unwrap().token_expires_at, world.now.get() + TOKEN_TTL_SECS);
+}
+
+#[test]
+fn a_redelivery_finds_the_members_own_run_and_records_it() {
+    let world = Memory::default();
+    world.argo.answer(|r| match r.method {
+        Method::Post => Err(ArgoError::AlreadyExists),
+        _ => Ok(workflow("plan-7", USER)),
+    });
+    let message = run(&world, &plan("7", USER, &[OPS], objective()));
+    assert_eq!(message.content.as_deref(), Some("`/plan` already started workflow `plan-7` in `argo`."));
+    assert_eq!(world.argo.paths(), ["POST /api/v1/workflows/argo/submit", "GET /api/v1/workflows/argo/plan-7"]);
+    assert_eq!(world.audit_events(), ["allowed", "submitted"]);
+    assert_eq!(world.audits.borrow()[1]["existing"], true);
+    assert_eq!(history::runs(&world.store, USER, world.now.get()).unwrap().len(), 1);
+}
+
+#[test]
+fn an_existing_run_of_another_member_is_neither_recorded_nor_claimed() {
+    let world = Memory::default();
+    world.argo.answer(|r| match r.method {
+        Method::Post => Err(ArgoError::AlreadyExists),
+        _ => Ok(workflow("plan-7", "1200000000000000099")),
+    });
+    let message = run(&world, &plan("7", USER, &[OPS], objective()));
+    assert_eq!(message.content.as_deref(), Some("`/plan` could not start its workflow."));
+    assert!(text(&message).contains("A workflow named `plan-7` already exists and is not yours."));
+    assert_eq!(world.audit_events(), ["allowed", "failed"]);
+    assert!(history::runs(&world.store, USER, world.now.get()).unwrap().is_empty(), "not recorded as theirs");
+    assert!(history::run_record(&world.store, "argo", "plan-7", world.now.get()).unwrap().is_none());
+}
+
+#[test]
+fn argo_failures_are_explained_and_audited() {
+    for (failure, explained) in [
+        (
+            Ok((403, br#"{"code":7,"message":"forbidden"}"#.to_vec())),
+            "facteur is not allowed to run `facteur-dispatch` in namespace `argo` (403)",
+        ),
+        (Err(ArgoError::Timeout), "Argo did not answer in time"),
+        (Err(ArgoError::Unreachable("refused".into())), "Argo cannot be reached right now"),
+    ] {
+        let world = Memory::default();
+        world.argo.answer(move |_| failure.clone());
+        let message = run(&world, &plan("1", USER, &[OPS], objective()));
+        assert!(text(&message).contains(explained), "{}", text(&message));
+        assert_eq!(world.audit_events(), ["allowed", "failed"]);
+        assert!(history::runs(&world.store, USER, world.now.get()).unwrap().is_empty());
+    }
+}
+
+#[test]
+fn the_wrong_command_and_other_interaction_types_are_answered_at_once() {
+    let world = Memory::default();
+    let catalog = Catalog::embedded();
+    let review = catalog.command("review").unwrap();
+    let answer = block_on(answer(&world, &settings(), review, &plan("1", USER, &[OPS], objective())));
+    assert!(matches!(answer, Answer::Now(_)));
+    assert!(world.argo.requests.borrow().is_empty());
+}
+
+#[test]
+fn replies_go_to_the_message_while_the_token_is_valid_then_to_the_channel() {
+    let world = Memory::default();
+    let to = Recipient {
+        interaction_id: "1".into(),
+        application_id: "2".into(),
+        token: "t".into(),
+        token_expires_at: world.now.get() + 1,
+        channel_id: Some("8".into()),
+    };
+    block_on(deliver(&world, &to, &Message::new("one"))).unwrap();
+    world.now.set(world.now.get() + 1);
+    block_on(deliver(&world, &to, &Message::new("two"))).unwrap();
+    assert_eq!(world.discord.edits.borrow().len(), 1);
+    assert_eq!(world.discord.posts.borrow()[0].0, "8");
+    let nowhere = Recipient { channel_id: None, ..to };
+    let error = block_on(deliver(&world, &nowhere, &Message::new("three"))).unwrap_err();
+    assert!(error.contains("expired and the event names no channel"), "{error}");
+}

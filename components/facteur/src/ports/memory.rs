@@ -1,0 +1,148 @@
+//! In-memory ports for native tests of the use cases: an Argo that answers what the test says
+//! and records what it was asked, a Discord that records messages, a key-value map, a clock
+//! the test sets, and the audit and log lines.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+
+use super::{Argo, Audit, Deadline, Discord, KeyValue, Ports};
+use crate::argo::{ArgoError, ArgoRequest};
+use crate::discord::Message;
+
+type Answer = Result<(u16, Vec<u8>), ArgoError>;
+
+pub struct MemoryArgo {
+    respond: RefCell<Box<dyn Fn(&ArgoRequest) -> Answer>>,
+    pub requests: RefCell<Vec<(ArgoRequest, Deadline)>>,
+}
+
+impl MemoryArgo {
+    /// Answers every request with `respond`.
+    pub fn answer(&self, respond: impl Fn(&ArgoRequest) -> Answer + 'static) {
+        *self.respond.borrow_mut() = Box::new(respond);
+    }
+
+    pub fn paths(&self) -> Vec<String> {
+        self.requests.borrow().iter().map(|(r, _)| format!("{} {}", r.method.as_str(), r.path)).collect()
+    }
+}
+
+impl Argo for MemoryArgo {
+    async fn send(&self, request: &ArgoRequest, deadline: Deadline) -> Answer {
+        self.requests.borrow_mut().push((request.clone(), deadline));
+        (self.respond.borrow())(request)
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryDiscord {
+    /// `(application id, token, message)` of each edit.
+    pub edits: RefCell<Vec<(String, String, Message)>>,
+    pub posts: RefCell<Vec<(String, Message)>>,
+    pub fail: Cell<bool>,
+}
+
+impl Discord for MemoryDiscord {
+    async fn edit_original(&self, application_id: &str, token: &str, message: &Message) -> Result<(), String> {
+        if self.fail.get() {
+            return Err("Discord answered 500".to_owned());
+        }
+        self.edits.borrow_mut().push((application_id.to_owned(), token.to_owned(), message.clone()));
+        Ok(())
+    }
+
+    async fn post_to_channel(&self, channel_id: &str, message: &Message) -> Result<(), String> {
+        self.posts.borrow_mut().push((channel_id.to_owned(), message.clone()));
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryStore(pub RefCell<BTreeMap<String, Vec<u8>>>);
+
+impl KeyValue for MemoryStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.0.borrow().get(key).cloned())
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        self.0.borrow_mut().insert(key.to_owned(), value.to_vec());
+        Ok(())
+    }
+
+    fn exists(&self, key: &str) -> Result<bool, String> {
+        Ok(self.0.borrow().contains_key(key))
+    }
+}
+
+pub struct Memory {
+    pub argo: MemoryArgo,
+    pub discord: MemoryDiscord,
+    pub store: MemoryStore,
+    pub now: Cell<u64>,
+    pub audits: RefCell<Vec<serde_json::Value>>,
+    pub logs: RefCell<Vec<String>>,
+}
+
+impl Default for Memory {
+    fn default() -> Self {
+        Self {
+            argo: MemoryArgo {
+                respond: RefCell::new(Box::new(|_| Err(ArgoError::Unreachable("no answer scripted".into())))),
+                requests: RefCell::default(),
+            },
+            discord: MemoryDiscord::default(),
+            store: MemoryStore::default(),
+            now: Cell::new(1_800_000_000),
+            audits: RefCell::default(),
+            logs: RefCell::default(),
+        }
+    }
+}
+
+impl Memory {
+    /// The `audit` field of each audit line, in order.
+    pub fn audit_events(&self) -> Vec<String> {
+        self.audits.borrow().iter().map(|a| a["audit"].as_str().unwrap_or_default().to_owned()).collect()
+    }
+}
+
+impl Audit for Memory {
+    fn audit(&self, line: String) {
+        self.audits.borrow_mut().push(serde_json::from_str(&line).expect("audit lines are JSON"));
+    }
+}
+
+impl Ports for Memory {
+    fn argo(&self) -> &impl Argo {
+        &self.argo
+    }
+
+    fn discord(&self) -> &impl Discord {
+        &self.discord
+    }
+
+    fn store(&self) -> &impl KeyValue {
+        &self.store
+    }
+
+    fn now(&self) -> u64 {
+        self.now.get()
+    }
+
+    fn log(&self, line: String) {
+        self.logs.borrow_mut().push(line);
+    }
+}
+
+/// Runs a use case's future to completion (the in-memory ports never wait).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! What the use cases (`command`, `runs`) need from the world, as small traits. The Spin
+//! adapter (`crate::spin::SpinPorts`) implements them with outbound HTTP, key-value storage,
+//! the wall clock and stdout; native tests implement them in memory (`ports::memory`).
+//!
+//! Components run single-threaded in WebAssembly, so the futures need not be `Send`.
+#![allow(async_fn_in_trait)]
+
+use std::time::Duration;
+
+use crate::argo::{ArgoError, ArgoRequest};
+use crate::discord::Message;
+
+/// How long an Argo call may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deadline {
+    /// `argo_timeout_secs`: for work after the response.
+    Configured,
+    /// Before answering inline (autocomplete, Refresh): the answer must reach Discord within its
+    /// 3 seconds.
+    Inline,
+}
+
+/// Deadline of Argo calls made before answering inline.
+pub const INLINE_DEADLINE: Duration = Duration::from_millis(2000);
+
+pub trait Argo {
+    /// Sends one request; its status and body, or why nothing came back.
+    async fn send(&self, request: &ArgoRequest, deadline: Deadline) -> Result<(u16, Vec<u8>), ArgoError>;
+}
+
+pub trait Discord {
+    /// Replaces the interaction's original (deferred) response. Errors never contain the token.
+    async fn edit_original(&self, application_id: &str, token: &str, message: &Message) -> Result<(), String>;
+    /// Posts in a channel with the bot token (once an interaction token has expired).
+    async fn post_to_channel(&self, channel_id: &str, message: &Message) -> Result<(), String>;
+}
+
+/// The key-value store (Spin's `default` store: SQLite under `spin up`, Redis on the
+/// cluster). `crate::history` keeps the run history in it.
+pub trait KeyValue {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), String>;
+    fn exists(&self, key: &str) -> Result<bool, String>;
+}
+
+/// The audit trail: one JSON line per decision (see `crate::audit`).
+pub trait Audit {
+    fn audit(&self, line: String);
+}
+
+/// The world of a use case: the ports above, the clock, the audit trail and the log.
+pub trait Ports: Audit {
+    fn argo(&self) -> &impl Argo;
+    fn discord(&self) -> &impl Discord;
+    fn store(&self) -> &impl KeyValue;
+    /// Unix seconds.
+    fn now(&self) -> u64;
+    /// An operational message for the component's log.
+    fn log(&self, line: String);
+}
+
+#[cfg(test)]
+pub mod memory;

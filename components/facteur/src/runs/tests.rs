@@ -1,0 +1,153 @@
+//! The runs use case without wasm: ownership, buttons, retry, lifecycle announcements.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::argo::Method;
+use crate::history::{self, RunRecord};
+use crate::policy::RoleMap;
+use crate::ports::memory::{Memory, block_on};
+
+const OPS: &str = "140000000000000001";
+const ADMIN: &str = "140000000000000003";
+const OWNER: &str = "1200000000000000000";
+const OTHER: &str = "1200000000000000099";
+
+fn settings() -> RunSettings {
+    let role_map = json!({"workflow": [OPS], "workflow:admin": [ADMIN]}).to_string();
+    RunSettings {
+        policy: Policy { role_map: RoleMap::parse(&role_map).unwrap(), ..Policy::default() },
+        argo: ArgoSettings {
+            server_url: "http://argo.test".into(),
+            authorization: None,
+            namespace: "argo".into(),
+            ui_url: "https://argo.example".into(),
+            service_account: None,
+            timeout_secs: 10,
+        },
+        owner_only: true,
+    }
+}
+
+fn interaction(user: &str, roles: &[&str], kind: u8, data: Value) -> Interaction {
+    let body = json!({
+        "id": "1190000000000000005", "application_id": "2", "type": kind, "token": "t", "guild_id": "5",
+        "channel_id": "6", "member": {"user": {"id": user, "username": "ada"}, "roles": roles}, "data": data
+    });
+    Interaction::parse(body.to_string().as_bytes()).unwrap()
+}
+
+fn click(user: &str, roles: &[&str], custom_id: &str) -> Interaction {
+    interaction(user, roles, 3, json!({"custom_id": custom_id, "component_type": 2}))
+}
+
+fn slash(user: &str, roles: &[&str], action: &str, name: &str) -> Interaction {
+    let options = json!([{"name": action, "type": 1, "options": [{"name": "name", "type": 3, "value": name}]}]);
+    interaction(user, roles, 2, json!({"name": "workflow", "options": options}))
+}
+
+/// The owner's history with `plan-1` in it.
+fn world_with_run() -> Memory {
+    let world = Memory::default();
+    let now = world.now.get();
+    let record = RunRecord {
+        command: "plan".into(),
+        interaction_id: "1".into(),
+        application_id: "2".into(),
+        token: "t".into(),
+        token_expires_at: now + 900,
+        channel_id: Some("6".into()),
+        user_id: Some(OWNER.into()),
+        expires_at: now + 3600,
+    };
+    let run = Run {
+        workflow: "plan-1".into(),
+        namespace: "argo".into(),
+        command: "plan".into(),
+        submitted_at: now,
+        expires_at: now + 3600,
+    };
+    history::save_run(&world.store, &record, run, now).unwrap();
+    world
+}
+
+fn phase(name: &str, phase: &str) -> (u16, Vec<u8>) {
+    (200, json!({"metadata": {"name": name, "namespace": "argo"}, "status": {"phase": phase}}).to_string().into_bytes())
+}
+
+#[test]
+fn only_the_owner_or_an_admin_may_cancel_and_a_refusal_calls_nothing() {
+    let world = world_with_run();
+    let other = block_on(answer(&world, &settings(), &click(OTHER, &[OPS], "workflow:stop:argo:plan-1")));
+    let Answer::Now(refusal) = other else { panic!("refused at once") };
+    assert!(String::from_utf8(refusal.to_json()).unwrap().contains("Only the member who started `plan-1`"));
+    assert!(world.argo.requests.borrow().is_empty());
+    assert_eq!(world.audit_events(), ["allowed", "denied"]);
+
+    let admin = block_on(answer(&world, &settings(), &click(OTHER, &[OPS, ADMIN], "workflow:stop:argo:plan-1")));
+    assert!(matches!(admin, Answer::Later { work: Work::Cancel { action: RunAction::Stop, .. }, .. }));
+    let owner = click(OWNER, &[OPS], "workflow:terminate:argo:plan-1");
+    let Answer::Later { work, .. } = block_on(answer(&world, &settings(), &owner)) else { panic!("deferred") };
+    world.argo.answer(|_| Ok(phase("plan-1", "Failed")));
+    let message = block_on(perform(&world, &settings(), &owner, work));
+    assert_eq!(message.content.as_deref(), Some("Terminated `plan-1`."));
+    assert_eq!(world.argo.paths(), ["PUT /api/v1/workflows/argo/plan-1/terminate"]);
+    assert_eq!(world.audit_events().last().map(String::as_str), Some("terminated"));
+}
+
+#[test]
+fn retry_needs_ownership_and_a_failed_run() {
+    let world = world_with_run();
+    let denied = block_on(answer(&world, &settings(), &slash(OTHER, &[OPS], "retry", "plan-1")));
+    assert!(matches!(denied, Answer::Now(_)));
+    let owner = slash(OWNER, &[OPS], "retry", "plan-1");
+    let Answer::Later { work, .. } = block_on(answer(&world, &settings(), &owner)) else { panic!("deferred") };
+    assert_eq!(work, Work::Retry { namespace: "argo".into(), name: "plan-1".into() });
+    world.argo.answer(|_| Ok(phase("plan-1", "Succeeded")));
+    let message = block_on(perform(&world, &settings(), &owner, work.clone()));
+    assert_eq!(
+        message.content.as_deref(),
+        Some("`plan-1` is **Succeeded**: only failed or errored runs can be retried.")
+    );
+    world.argo.answer(|r| Ok(phase("plan-1", if r.method == Method::Get { "Failed" } else { "Running" })));
+    let message = block_on(perform(&world, &settings(), &owner, work));
+    assert_eq!(message.content.as_deref(), Some("Retrying `plan-1`: its failed steps run again."));
+}
+
+#[test]
+fn buttons_that_are_not_facteurs_are_answered_plainly() {
+    let world = Memory::default();
+    let Answer::Now(response) = block_on(answer(&world, &settings(), &click(OWNER, &[OPS], "poll:vote"))) else {
+        panic!("at once")
+    };
+    assert!(String::from_utf8(response.to_json()).unwrap().contains("This button is no longer supported."));
+}
+
+#[test]
+fn refresh_updates_in_place_within_the_inline_deadline() {
+    let world = Memory::default();
+    world.argo.answer(|_| Ok(phase("plan-1", "Running")));
+    let Answer::Now(response) =
+        block_on(answer(&world, &settings(), &click(OWNER, &[OPS], "workflow:refresh:argo:plan-1")))
+    else {
+        panic!("at once")
+    };
+    let body: Value = serde_json::from_slice(&response.to_json()).unwrap();
+    assert_eq!((body["type"].as_u64(), body["data"]["content"].as_str()), (Some(7), Some("`plan-1` is **Running**.")));
+    assert_eq!(world.argo.requests.borrow()[0].1, Deadline::Inline);
+}
+
+#[test]
+fn a_lifecycle_event_is_announced_once_per_phase() {
+    let world = world_with_run();
+    let event: LifecycleEvent =
+        serde_json::from_value(json!({"workflow": "plan-1", "namespace": "argo", "phase": "Succeeded"})).unwrap();
+    block_on(announce(&world, "https://argo.example", &event)).unwrap();
+    block_on(announce(&world, "https://argo.example", &event)).unwrap();
+    assert_eq!(world.discord.edits.borrow().len(), 1);
+    assert!(world.logs.borrow()[0].contains("already announced"));
+    let unknown: LifecycleEvent =
+        serde_json::from_value(json!({"workflow": "nope", "namespace": "argo", "phase": "Failed"})).unwrap();
+    block_on(announce(&world, "https://argo.example", &unknown)).unwrap();
+    assert!(world.logs.borrow()[1].contains("not a run facteur remembers"));
+}
