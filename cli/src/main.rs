@@ -1,8 +1,11 @@
-//! `facteur`: register the catalog's commands with Discord, send signed test interactions to a
-//! local instance, make a development key pair, and validate the configuration.
+//! `facteur`: register the catalog's commands with Discord, run a local playground, send signed
+//! test interactions to a local instance, make a development key pair, and validate the
+//! configuration.
 
+mod dev;
 mod interact;
 mod register;
+mod render;
 mod validate;
 
 use std::path::PathBuf;
@@ -24,7 +27,11 @@ enum Command {
         #[command(subcommand)]
         action: CommandsAction,
     },
-    /// Sends a signed interaction to a running facteur, as Discord would, and prints the answer.
+    /// Runs a playground on loopback: stand-ins for the Argo Server and Discord's API (checked
+    /// against their official OpenAPI specs) and the `spin up` command that points facteur at them.
+    Dev(dev::Args),
+    /// Sends a signed interaction to a running facteur, as Discord would, and prints the answer
+    /// (against a playground: the message a member would see, and its buttons to press).
     Interact(interact::Args),
     /// Prints a new key pair for trying facteur locally.
     Keygen,
@@ -69,6 +76,7 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match Cli::parse().command {
         Command::Commands { action: CommandsAction::Register(args) } => register::run(&args),
+        Command::Dev(args) => dev::run(&args),
         Command::Interact(args) => interact::run(&args),
         Command::Keygen => keygen(),
         Command::Config { action: ConfigAction::Validate { dir } } => validate::run(&dir),

@@ -10,7 +10,12 @@ use facteur_harness::support::manifest_path;
 use serde_json::{Value, json};
 
 fn facteur(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_facteur")).args(args).env_remove("FACTEUR_SIGNING_SEED").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_facteur"))
+        .args(args)
+        .env_remove("FACTEUR_SIGNING_SEED")
+        .env_remove("FACTEUR_PLAYGROUND")
+        .output()
+        .unwrap()
 }
 
 fn stdout(output: &Output) -> String {
@@ -128,6 +133,94 @@ async fn interact_gets_pong_and_a_deferred_answer_from_a_served_app() {
     assert_eq!(argo.requests().len(), 1, "the /plan reached Argo");
 }
 
+/// `facteur interact` against a playground (in-process here, the app in the harness): the reply
+/// a member sees, then Refresh pressed by its label.
+#[tokio::test(flavor = "multi_thread")]
+async fn interact_shows_the_reply_and_presses_its_buttons_against_a_playground() {
+    use facteur_playground::argo::Clock;
+    use facteur_playground::playground::{Options, Playground};
+    let clock = Clock { pending: std::time::Duration::ZERO, running: std::time::Duration::from_secs(60) };
+    let playground = Playground::start(Options { clock, ..Options::default() }).await.unwrap();
+    let mut builder = App::builder(manifest_path());
+    for (name, value) in playground.spin_variables() {
+        builder = builder.variable(name, value);
+    }
+    let app = builder.load().await.unwrap();
+    let server = app.serve().await.unwrap();
+    let (url, discord) = (server.url("/interactions"), playground.discord_origin());
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_facteur"))
+            .args(["interact", "plan", "--option", "objective=Try it", "--click", "Refresh", "--url", &url])
+            .env("FACTEUR_PLAYGROUND", discord)
+            .env_remove("FACTEUR_SIGNING_SEED")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    let name = playground.argo.workflows()[0]["metadata"]["name"].as_str().unwrap().to_owned();
+    for expected in [
+        format!("│ `/plan` started workflow `{name}` in `argo`."),
+        format!("│ [Refresh]       workflow:refresh:argo:{name}"),
+        format!("click workflow:refresh:argo:{name}: facteur updated the message in place (type 7)"),
+        format!("│ `{name}` is **Running**."),
+    ] {
+        assert!(text.contains(&expected), "{expected} in:\n{text}");
+    }
+    assert!(playground.discord.violations().is_empty(), "{:?}", playground.discord.violations());
+}
+
+/// `facteur dev` prints the stand-ins, the `spin up` variables and that it is a stand-in, and
+/// stops cleanly on Ctrl-C (SIGINT).
+#[test]
+fn dev_prints_how_to_point_facteur_at_it_and_stops_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_facteur"))
+        .args(["dev", "--argo-port", "0", "--discord-port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut text = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        text.push_str(&line);
+        text.push('\n');
+        if line.starts_with("Ctrl-C stops the playground") {
+            break;
+        }
+    }
+    for expected in [
+        "STAND-INS",
+        "not Argo and not Discord",
+        "--variable argo_server_url=http://127.0.0.1:",
+        "--variable discord_api_url=http://127.0.0.1:",
+        "--variable argo_ui_url=",
+        "--variable role_map=",
+        "export FACTEUR_PLAYGROUND=http://127.0.0.1:",
+    ] {
+        assert!(text.contains(expected), "{expected} in:\n{text}");
+    }
+    // The stand-in answers while it runs.
+    let discord = text.split("export FACTEUR_PLAYGROUND=").nth(1).unwrap().lines().next().unwrap().trim().to_owned();
+    assert!(std::net::TcpStream::connect(discord.trim_start_matches("http://")).is_ok());
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "facteur dev did not stop on SIGINT");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(status.success(), "{status}: {rest:?}");
+    assert!(rest.iter().any(|l| l.starts_with("Playground stopped. No request broke")), "{rest:?}");
+    assert!(std::net::TcpStream::connect(discord.trim_start_matches("http://")).is_err(), "the port is closed");
+}
+
 #[test]
 fn keygen_prints_a_usable_key_pair() {
     let text = stdout(&facteur(&["keygen"]));
@@ -193,18 +286,21 @@ fn config_validate_names_a_spin_toml_variable_mismatch() {
 }
 
 #[test]
-fn config_validate_finds_a_catalog_line_left_beside_a_new_component() {
+fn config_validate_takes_a_dropped_in_command_and_checks_it() {
     let dir = broken_copy("spin.toml", |text| text);
     std::fs::create_dir_all(dir.join("components/deploy-status")).unwrap();
-    std::fs::write(
-        dir.join("components/deploy-status/command.json"),
-        r#"{"name": "deploy_status", "description": "d", "component": "deploy-status"}"#,
-    )
-    .unwrap();
+    let line = dir.join("components/deploy-status/command.json");
+    std::fs::write(&line, r#"{"name": "deploy_status", "description": "d", "component": "deploy-status"}"#).unwrap();
+    // Part of the catalog now: what is missing is its place in spin.toml.
     let (ok, text) = validate(&dir);
     assert!(!ok);
     assert!(
-        text.contains("components/deploy-status/command.json: `/deploy_status` is not in config/commands.json yet"),
+        text.contains("`/deploy_status` is served by component `deploy-status`, which spin.toml does not define"),
         "{text}"
     );
+    assert!(!text.contains("not in config/commands.json"), "{text}");
+    std::fs::write(&line, r#"{"name": "Deploy Status", "description": "d", "component": "deploy-status"}"#).unwrap();
+    let (ok, text) = validate(&dir);
+    assert!(!ok);
+    assert!(text.contains("command `Deploy Status`: names are 1 to 32 lowercase letters"), "{text}");
 }

@@ -370,7 +370,7 @@ fn handle(spec: &OpenApi, state: &mut State, request: &Recorded) -> Reply {
         return ui_page(state, namespace, name);
     }
     if let Err(violation) = spec.check_request(&request.method, &request.path, &request.body) {
-        state.note(format!("VIOLATION of the Argo Server's OpenAPI spec: {violation}"));
+        state.note(format!("argo: VIOLATION of the Argo Server's OpenAPI spec: {violation}"));
         state.violations.push(violation.clone());
         return error(400, 3, &format!("fake Argo: request does not match the OpenAPI spec: {violation}"));
     }

@@ -190,7 +190,7 @@ fn handle(spec: &DiscordOpenApi, state: &mut State, request: &Recorded) -> Reply
     if let Err(violation) =
         spec.check_request(&request.method, &request.path, request.header("content-type"), &request.body)
     {
-        state.note(format!("VIOLATION of Discord's OpenAPI spec: {violation}"));
+        state.note(format!("discord: VIOLATION of Discord's OpenAPI spec: {violation}"));
         state.violations.push(violation.clone());
         return if violation.starts_with("no operation") || violation.contains("Discord's API is under") {
             not_found()
@@ -219,7 +219,7 @@ fn handle(spec: &DiscordOpenApi, state: &mut State, request: &Recorded) -> Reply
                 let entry = state.originals.entry(token.to_string()).or_insert_with(|| json!({}));
                 merge(entry, &message, &id);
                 let answer = entry.clone();
-                state.note(format!("message: edited the reply to interaction token {token}"));
+                state.note(format!("discord: edited the reply to interaction token {token}"));
                 Reply::json(200, answer)
             }
             "GET" => state.originals.get(*token).map_or_else(unknown_message, |m| Reply::json(200, m.clone())),
@@ -252,7 +252,7 @@ fn handle(spec: &DiscordOpenApi, state: &mut State, request: &Recorded) -> Reply
             let mut kept = json!({});
             merge(&mut kept, &message, &id);
             state.followups.entry(token.to_string()).or_default().push(kept.clone());
-            state.note(format!("message: follow-up to interaction token {token}"));
+            state.note(format!("discord: follow-up to interaction token {token}"));
             Reply::json(200, kept)
         }
         ("POST", ["api", "v10", "channels", channel, "messages"]) => {
@@ -263,7 +263,7 @@ fn handle(spec: &DiscordOpenApi, state: &mut State, request: &Recorded) -> Reply
             let mut kept = json!({"channel_id": channel});
             merge(&mut kept, &message, &id);
             state.channels.entry(channel.to_string()).or_default().push(kept.clone());
-            state.note(format!("message: posted in channel {channel} with the bot token"));
+            state.note(format!("discord: posted in channel {channel} with the bot token"));
             Reply::json(200, kept)
         }
         (_, ["api", "v10", "applications", app, rest @ ..]) => {
@@ -297,7 +297,7 @@ fn handle(spec: &DiscordOpenApi, state: &mut State, request: &Recorded) -> Reply
                         kept.retain(|c: &Value| c["name"] != command["name"]);
                         kept.push(command);
                     }
-                    state.note(format!("commands: {} registered ({scope})", kept.len()));
+                    state.note(format!("discord: {} commands registered ({scope})", kept.len()));
                     state.commands.insert(scope, kept.clone());
                     Reply::json(200, if method == "PUT" { Value::Array(kept) } else { kept.last().cloned().unwrap() })
                 }

@@ -7,6 +7,7 @@ mod agreement;
 mod commands;
 mod corpus;
 mod edge;
+mod playground;
 mod queue;
 mod template;
 
