@@ -32,7 +32,7 @@ pub fn problems(dir: &Path) -> Result<Vec<String>> {
         problems.extend(validator.iter_errors(&document).map(|e| format!("{file}: {e} (at {})", e.instance_path())));
     }
     let catalog_text = std::fs::read_to_string(dir.join("config/commands.json"))?;
-    let catalog = match Catalog::parse(&catalog_text) {
+    let catalog = match Catalog::assemble(&catalog_text, Catalog::drop_ins(&dir.join("components"))) {
         Ok(catalog) => catalog,
         Err(e) => {
             problems.push(format!("config/commands.json: {e}"));
@@ -44,17 +44,6 @@ pub fn problems(dir: &Path) -> Result<Vec<String>> {
         .parse()
         .context("spin.toml is not valid TOML")?;
     problems.extend(manifest_problems(&manifest, &catalog));
-    // `spin add -t facteur-command` leaves the new command's catalog line beside its crate.
-    for entry in std::fs::read_dir(dir.join("components")).into_iter().flatten().flatten() {
-        let line = entry.path().join("command.json");
-        if let Ok(value) = read_json(&line) {
-            let name = value["name"].as_str().unwrap_or_default();
-            if catalog.command(name).is_none() {
-                let shown = line.strip_prefix(dir).unwrap_or(&line).display().to_string();
-                problems.push(format!("{shown}: `/{name}` is not in config/commands.json yet; add this entry to it"));
-            }
-        }
-    }
     Ok(problems)
 }
 

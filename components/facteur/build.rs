@@ -1,6 +1,7 @@
-//! Validates `config/commands.json` and writes it as Rust (`$OUT_DIR/catalog.rs`, the body of
-//! `Catalog::embedded`): components get the catalog without parsing JSON on every request,
-//! and a catalog that is not valid fails the build with the reason.
+//! Validates `config/commands.json`, with the `command.json` of every component dropped into
+//! `components/` (`spin add -t facteur-command`), and writes the catalog as Rust
+//! (`$OUT_DIR/catalog.rs`, the body of `Catalog::embedded`): components get the catalog without
+//! parsing JSON on every request, and a catalog that is not valid fails the build with the reason.
 
 use std::collections::BTreeMap;
 
@@ -11,12 +12,19 @@ mod model;
 use model::{Catalog, ChoiceSpec, Command, OptionKind, OptionSpec, Subcommand, WorkflowMapping};
 
 const CATALOG: &str = "../../config/commands.json";
+const COMPONENTS: &str = "..";
 
 fn main() {
     println!("cargo::rerun-if-changed={CATALOG}");
     println!("cargo::rerun-if-changed=src/catalog/model.rs");
+    // The folder list (a component added or removed) and each drop-in's catalog entry.
+    println!("cargo::rerun-if-changed={COMPONENTS}");
     let json = std::fs::read_to_string(CATALOG).unwrap_or_else(|e| panic!("reading {CATALOG}: {e}"));
-    let catalog = Catalog::parse(&json).unwrap_or_else(|e| panic!("{CATALOG}: {e}"));
+    let drop_ins = Catalog::drop_ins(std::path::Path::new(COMPONENTS));
+    for (path, _) in &drop_ins {
+        println!("cargo::rerun-if-changed={path}");
+    }
+    let catalog = Catalog::assemble(&json, drop_ins).unwrap_or_else(|e| panic!("{CATALOG}: {e}"));
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("catalog.rs");
     std::fs::write(out, catalog.rust()).expect("writing the compiled catalog");
 }

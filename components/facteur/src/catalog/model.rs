@@ -1,6 +1,7 @@
 //! The catalog's shape and its validation. Self-contained (serde, regex-lite), because the
-//! build script compiles it too: it validates `config/commands.json` and turns it into Rust, so
-//! components carry the catalog as code instead of a JSON parser for it.
+//! build script compiles it too: it validates `config/commands.json` (and the `command.json`
+//! a dropped-in component carries) and turns it into Rust, so components carry the catalog as
+//! code instead of a JSON parser for it.
 
 use std::collections::BTreeMap;
 
@@ -118,9 +119,34 @@ pub enum CatalogError {
 
 impl Catalog {
     pub fn parse(json: &str) -> Result<Self, CatalogError> {
-        let catalog: Self = serde_json::from_str(json).map_err(|e| CatalogError::Shape(e.to_string()))?;
+        Self::assemble(json, std::iter::empty::<(String, String)>())
+    }
+
+    /// `config/commands.json` with the commands that components dropped in beside it: each
+    /// `(where, json)` is one command's entry (what `spin add -t facteur-command` writes to
+    /// `components/<id>/command.json`). Validated together: a name declared twice is refused.
+    pub fn assemble(json: &str, drop_ins: impl IntoIterator<Item = (String, String)>) -> Result<Self, CatalogError> {
+        let mut catalog: Self = serde_json::from_str(json).map_err(|e| CatalogError::Shape(e.to_string()))?;
+        for (place, json) in drop_ins {
+            let command: Command =
+                serde_json::from_str(&json).map_err(|e| CatalogError::Shape(format!("{place}: {e}")))?;
+            catalog.commands.push(command);
+        }
         catalog.validate()?;
         Ok(catalog)
+    }
+
+    /// The `command.json` of every folder in `components`, sorted by path: `(path, text)`.
+    pub fn drop_ins(components: &std::path::Path) -> Vec<(String, String)> {
+        let mut found: Vec<(String, String)> = std::fs::read_dir(components)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path().join("command.json"))
+            .filter_map(|path| Some((path.display().to_string(), std::fs::read_to_string(&path).ok()?)))
+            .collect();
+        found.sort();
+        found
     }
 
     fn validate(&self) -> Result<(), CatalogError> {

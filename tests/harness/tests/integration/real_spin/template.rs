@@ -1,12 +1,12 @@
 //! The README's way to add a command, with the real `spin`: `spin templates install --dir .`
-//! and `spin add -t facteur-command …` on a copy of the repository, the README's two follow-up
-//! steps, `spin build`, and `spin up` serving the new command end to end.
+//! and `spin add -t facteur-command …` on a copy of the repository, the README's one follow-up
+//! step, `spin build`, and `spin up` serving the new command end to end.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use facteur_harness::spin_up::tempdir;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::runtimes;
 use crate::common::{OPS, ephemeral_text, next_id, slash};
@@ -68,13 +68,8 @@ async fn spin_add_makes_a_command_that_builds_and_answers_under_spin_up() {
         "--accept-defaults",
     ]));
 
-    // The README's two follow-up steps: the catalog line, and the gateway's chaining target.
-    let line: Value =
-        serde_json::from_slice(&std::fs::read(app.join("components/deploy-status/command.json")).unwrap()).unwrap();
-    let catalog_path = app.join("config/commands.json");
-    let mut catalog: Value = serde_json::from_slice(&std::fs::read(&catalog_path).unwrap()).unwrap();
-    catalog["commands"].as_array_mut().unwrap().push(line);
-    std::fs::write(&catalog_path, serde_json::to_string_pretty(&catalog).unwrap()).unwrap();
+    // The README's one follow-up step (Spin templates only append to the manifest): the
+    // gateway's chaining target. The catalog build picks up the component's command.json.
     let manifest_path = app.join("spin.toml");
     let manifest = std::fs::read_to_string(&manifest_path).unwrap().replacen(
         "  \"http://workflow.spin.internal\",\n",
