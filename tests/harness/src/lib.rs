@@ -15,7 +15,7 @@ pub mod scenarios;
 pub mod spin_up;
 pub mod support;
 
+pub use app::{App, AppBuilder, Invocation, LogLine, OutboundCall, RedisTrigger, Response, Server, Trigger};
 /// The stand-ins for Argo and Discord (the `facteur-playground` crate), as the tests' fakes.
 pub use facteur_playground as fakes;
-pub use app::{App, AppBuilder, Invocation, LogLine, OutboundCall, RedisTrigger, Response, Server, Trigger};
 pub use kv::KvBackend;
