@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::catalog::{Catalog, OptionKind};
 use crate::discord::{
-    CommandOption, Interaction, InteractionData, InteractionType, Member, OptionValue, User, option_type,
+    CommandOption, Interaction, InteractionData, InteractionType, Member, OptionValue, User, OptionType,
 };
 
 /// `facteur.v1.CommandEvent`. The JSON form accepts protobuf's camelCase names and the
@@ -143,6 +143,10 @@ pub fn decode(payload: &[u8]) -> Result<Event, String> {
             if event.workflow.is_empty() || event.namespace.is_empty() || event.phase.is_empty() {
                 return Err("lifecycle event without workflow, namespace or phase".to_owned());
             }
+            // The schema's phases only (`crate::argo::Phase` knows them).
+            if let crate::argo::Phase::Other(phase) = crate::argo::Phase::parse(&event.phase) {
+                return Err(format!("lifecycle event with an unknown phase `{phase}`"));
+            }
             return Ok(Event::Lifecycle(event));
         }
         if value.get("command").is_none() {
@@ -167,19 +171,19 @@ impl CommandEvent {
             let kind = specs.and_then(|s| s.iter().find(|o| o.name == name)).map(|o| o.kind);
             let (kind, value) = match kind {
                 Some(OptionKind::Boolean) => match value {
-                    "true" => (option_type::BOOLEAN, OptionValue::Boolean(true)),
-                    "false" => (option_type::BOOLEAN, OptionValue::Boolean(false)),
-                    other => (option_type::STRING, OptionValue::String(other.to_owned())),
+                    "true" => (OptionType::Boolean, OptionValue::Boolean(true)),
+                    "false" => (OptionType::Boolean, OptionValue::Boolean(false)),
+                    other => (OptionType::String, OptionValue::String(other.to_owned())),
                 },
                 Some(OptionKind::Integer) => match value.parse() {
-                    Ok(i) => (option_type::INTEGER, OptionValue::Integer(i)),
-                    Err(_) => (option_type::STRING, OptionValue::String(value.to_owned())),
+                    Ok(i) => (OptionType::Integer, OptionValue::Integer(i)),
+                    Err(_) => (OptionType::String, OptionValue::String(value.to_owned())),
                 },
                 Some(OptionKind::Number) => match OptionValue::parse_number(value) {
-                    Some(n) => (option_type::NUMBER, OptionValue::Number(n)),
-                    None => (option_type::STRING, OptionValue::String(value.to_owned())),
+                    Some(n) => (OptionType::Number, OptionValue::Number(n)),
+                    None => (OptionType::String, OptionValue::String(value.to_owned())),
                 },
-                _ => (option_type::STRING, OptionValue::String(value.to_owned())),
+                _ => (OptionType::String, OptionValue::String(value.to_owned())),
             };
             CommandOption { name: name.to_owned(), kind, value: Some(value), options: Vec::new(), focused: false }
         };
@@ -200,7 +204,7 @@ impl CommandEvent {
         for (sub, nested) in subcommands {
             options.push(CommandOption {
                 name: sub.to_owned(),
-                kind: option_type::SUB_COMMAND,
+                kind: OptionType::SubCommand,
                 value: None,
                 options: nested,
                 focused: false,

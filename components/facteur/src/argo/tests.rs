@@ -2,7 +2,6 @@ use serde_json::json;
 
 use super::*;
 use crate::discord::Interaction;
-use crate::time::unix_seconds;
 
 fn spec() -> SubmitSpec {
     SubmitSpec {
@@ -166,15 +165,6 @@ fn lists_logs_and_failures() {
     assert_eq!(failed.failure().as_deref(), Some("build: exit code 2"));
     assert_eq!(failed.duration_secs(0), Some(125));
     assert!(failed.is_finished());
-}
-
-#[test]
-fn timestamps() {
-    assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
-    assert_eq!(unix_seconds("2026-11-27T08:15:30Z"), Some(1_795_767_330));
-    assert_eq!(unix_seconds("2024-02-29T12:00:00.5Z"), Some(1_709_208_000));
-    assert_eq!(unix_seconds("2026-13-01T00:00:00Z"), None);
-    assert_eq!(unix_seconds("yesterday"), None);
 }
 
 #[test]

@@ -42,19 +42,68 @@ impl From<InteractionType> for u8 {
     }
 }
 
-/// Application command option types (Discord: "Application Command Option Type").
-pub mod option_type {
-    pub const SUB_COMMAND: u8 = 1;
-    pub const SUB_COMMAND_GROUP: u8 = 2;
-    pub const STRING: u8 = 3;
-    pub const INTEGER: u8 = 4;
-    pub const BOOLEAN: u8 = 5;
-    pub const USER: u8 = 6;
-    pub const CHANNEL: u8 = 7;
-    pub const ROLE: u8 = 8;
-    pub const MENTIONABLE: u8 = 9;
-    pub const NUMBER: u8 = 10;
-    pub const ATTACHMENT: u8 = 11;
+/// Application command option types (Discord: "Application Command Option Type"). Unknown
+/// numbers are kept, like interaction types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "u8", into = "u8")]
+pub enum OptionType {
+    SubCommand,
+    SubCommandGroup,
+    String,
+    Integer,
+    Boolean,
+    User,
+    Channel,
+    Role,
+    Mentionable,
+    Number,
+    Attachment,
+    Other(u8),
+}
+
+impl OptionType {
+    /// A subcommand or group: its options are below it.
+    pub fn is_subcommand(self) -> bool {
+        matches!(self, Self::SubCommand | Self::SubCommandGroup)
+    }
+}
+
+impl From<u8> for OptionType {
+    fn from(value: u8) -> Self {
+        match value {
+            1 => Self::SubCommand,
+            2 => Self::SubCommandGroup,
+            3 => Self::String,
+            4 => Self::Integer,
+            5 => Self::Boolean,
+            6 => Self::User,
+            7 => Self::Channel,
+            8 => Self::Role,
+            9 => Self::Mentionable,
+            10 => Self::Number,
+            11 => Self::Attachment,
+            other => Self::Other(other),
+        }
+    }
+}
+
+impl From<OptionType> for u8 {
+    fn from(value: OptionType) -> Self {
+        match value {
+            OptionType::SubCommand => 1,
+            OptionType::SubCommandGroup => 2,
+            OptionType::String => 3,
+            OptionType::Integer => 4,
+            OptionType::Boolean => 5,
+            OptionType::User => 6,
+            OptionType::Channel => 7,
+            OptionType::Role => 8,
+            OptionType::Mentionable => 9,
+            OptionType::Number => 10,
+            OptionType::Attachment => 11,
+            OptionType::Other(other) => other,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,7 +164,7 @@ pub struct InteractionData {
 pub struct CommandOption {
     pub name: String,
     #[serde(rename = "type")]
-    pub kind: u8,
+    pub kind: OptionType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<OptionValue>,
     /// Nested options of a subcommand or subcommand group.
@@ -200,7 +249,7 @@ impl<'de> Deserialize<'de> for OptionValue {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LeafOption<'a> {
     pub name: &'a str,
-    pub kind: u8,
+    pub kind: OptionType,
     pub value: Option<&'a OptionValue>,
     pub focused: bool,
 }
@@ -244,7 +293,7 @@ impl Interaction {
         let mut path = Vec::new();
         let mut options = self.top_options();
         while let Some(sub) =
-            options.iter().find(|o| o.kind == option_type::SUB_COMMAND || o.kind == option_type::SUB_COMMAND_GROUP)
+            options.iter().find(|o| o.kind.is_subcommand())
         {
             path.push(sub.name.as_str());
             options = &sub.options;
@@ -256,7 +305,7 @@ impl Interaction {
     pub fn leaf_options(&self) -> Vec<LeafOption<'_>> {
         let mut options = self.top_options();
         while let Some(sub) =
-            options.iter().find(|o| o.kind == option_type::SUB_COMMAND || o.kind == option_type::SUB_COMMAND_GROUP)
+            options.iter().find(|o| o.kind.is_subcommand())
         {
             options = &sub.options;
         }

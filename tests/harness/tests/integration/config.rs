@@ -82,20 +82,30 @@ fn lifecycle_events_match_their_schema_and_the_decoder() {
     assert!(matches!(facteur::events::decode(event.to_string().as_bytes()), Ok(facteur::events::Event::Lifecycle(_))));
     let bad = json!({"workflow": "plan-1", "namespace": "argo", "phase": "Done"});
     assert!(!schema.is_valid(&bad), "unknown phase");
+    assert_eq!(
+        facteur::events::decode(bad.to_string().as_bytes()).unwrap_err(),
+        "lifecycle event with an unknown phase `Done`",
+        "the decoder refuses what the schema refuses"
+    );
 }
 
-/// The pinned contract specs are the project's shared ones, when those are at hand.
+/// The pinned contract specs are the project's shared ones. Without `../shared/specs` (a
+/// clone outside the workplace) there is nothing to compare: skipped loudly, and failed in CI.
 #[test]
 fn pinned_specs_match_the_shared_specs() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let shared = root.join("../shared/specs");
+    if !shared.is_dir() {
+        assert!(std::env::var_os("CI").is_none(), "CI has {} and must compare the pinned specs", shared.display());
+        eprintln!("skipping: {} is absent; the pinned specs were not compared", shared.display());
+        return;
+    }
     for name in ["argo-swagger.json", "spinkube-spinapp-crd.yaml"] {
-        let shared = root.join("../shared/specs").join(name);
-        if let Ok(expected) = std::fs::read(&shared) {
-            assert!(
-                std::fs::read(root.join("tests/specs").join(name)).unwrap() == expected,
-                "tests/specs/{name} differs from {}",
-                shared.display()
-            );
-        }
+        let expected = std::fs::read(shared.join(name)).unwrap_or_else(|e| panic!("{}: {e}", shared.join(name).display()));
+        assert!(
+            std::fs::read(root.join("tests/specs").join(name)).unwrap() == expected,
+            "tests/specs/{name} differs from {}",
+            shared.display()
+        );
     }
 }

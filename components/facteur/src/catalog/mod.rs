@@ -1,0 +1,113 @@
+//! The command catalog (`config/commands.json`, schema `schemas/facteur-commands.schema.json`):
+//! each slash command's Discord definition and what it does. The same file drives
+//! registration with Discord, routing, `/help`, and the submission of workflows, so they
+//! cannot drift apart. The build script validates it and compiles it into the library.
+
+use std::collections::BTreeMap;
+
+use crate::discord::{Interaction, OptionType};
+
+mod mapping;
+mod model;
+#[cfg(test)]
+mod tests;
+
+pub use mapping::*;
+pub use model::*;
+
+/// The catalog shipped in `config/commands.json`, as text (the CLI and tests read it).
+pub const EMBEDDED: &str = include_str!("../../../../config/commands.json");
+
+impl OptionKind {
+    pub fn discord_type(self) -> OptionType {
+        match self {
+            Self::String => OptionType::String,
+            Self::Integer => OptionType::Integer,
+            Self::Boolean => OptionType::Boolean,
+            Self::Number => OptionType::Number,
+        }
+    }
+}
+
+impl Catalog {
+    /// The catalog compiled into this build.
+    pub fn embedded() -> Self {
+        // Written by build.rs from config/commands.json, validated there.
+        include!(concat!(env!("OUT_DIR"), "/catalog.rs"))
+    }
+
+    pub fn command(&self, name: &str) -> Option<&Command> {
+        self.commands.iter().find(|c| c.name == name)
+    }
+
+    /// Discord's "bulk overwrite" body: every command's definition without facteur's fields.
+    pub fn discord_definitions(&self) -> serde_json::Value {
+        serde_json::Value::Array(self.commands.iter().map(Command::discord_definition).collect())
+    }
+}
+
+fn option_definitions(options: &[OptionSpec]) -> Vec<serde_json::Value> {
+    options
+        .iter()
+        .map(|o| {
+            let mut def = serde_json::json!({
+                "type": u8::from(o.kind.discord_type()),
+                "name": o.name,
+                "description": o.description,
+                "required": o.required,
+            });
+            let map = def.as_object_mut().expect("an object");
+            if !o.choices.is_empty() {
+                map.insert(
+                    "choices".into(),
+                    serde_json::to_value(
+                        o.choices
+                            .iter()
+                            .map(|c| serde_json::json!({"name": c.name, "value": c.value}))
+                            .collect::<Vec<_>>(),
+                    )
+                    .expect("json"),
+                );
+            }
+            if o.autocomplete {
+                map.insert("autocomplete".into(), true.into());
+            }
+            for (key, value) in [("min_length", o.min_length), ("max_length", o.max_length)] {
+                if let Some(v) = value {
+                    map.insert(key.into(), v.into());
+                }
+            }
+            for (key, value) in [("min_value", o.min_value), ("max_value", o.max_value)] {
+                if let Some(v) = value {
+                    map.insert(key.into(), v.into());
+                }
+            }
+            def
+        })
+        .collect()
+}
+
+impl Command {
+    pub fn discord_definition(&self) -> serde_json::Value {
+        let options = if self.subcommands.is_empty() {
+            option_definitions(&self.options)
+        } else {
+            self.subcommands
+                .iter()
+                .map(|sub| {
+                    serde_json::json!({
+                        "type": u8::from(OptionType::SubCommand), "name": sub.name, "description": sub.description,
+                        "options": option_definitions(&sub.options),
+                    })
+                })
+                .collect()
+        };
+        serde_json::json!({"name": self.name, "type": 1, "description": self.description, "options": options})
+    }
+
+    /// Role map keys of the command's actions: `workflow:status`, … (none without subcommands).
+    pub fn action_keys(&self) -> impl Iterator<Item = String> + '_ {
+        self.subcommands.iter().map(|sub| format!("{}:{}", self.name, sub.name))
+    }
+}
+

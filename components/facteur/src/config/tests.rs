@@ -1,0 +1,147 @@
+use super::*;
+use std::collections::HashMap;
+
+fn vars(pairs: &[(&str, &str)]) -> Variables<impl Fn(&str) -> Option<String>> {
+    let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Variables(move |name: &str| map.get(name).cloned())
+}
+
+#[test]
+fn the_bridge_checks_its_secret_unless_told_the_network_does() {
+    assert_eq!(vars(&[]).bridge_checks_secret(), Ok(true));
+    assert_eq!(vars(&[("bridge_auth", "secret")]).bridge_checks_secret(), Ok(true));
+    assert_eq!(vars(&[("bridge_auth", "network")]).bridge_checks_secret(), Ok(false));
+    assert!(vars(&[("bridge_auth", "none")]).bridge_checks_secret().is_err());
+}
+
+#[test]
+fn the_queue_url_is_composed_from_host_and_password() {
+    let queue = |pairs: &[(&str, &str)]| vars(pairs).events_queue();
+    let channel = ("events_channel", "facteur.events");
+    assert_eq!(
+        queue(&[("redis_host", "127.0.0.1:6379"), ("redis_password", ""), channel]),
+        Ok(("redis://127.0.0.1:6379".to_owned(), "facteur.events".to_owned()))
+    );
+    assert_eq!(
+        queue(&[
+            ("redis_host", "facteur-redis.facteur.svc.cluster.local:6379"),
+            ("redis_password", "a1-b2"),
+            channel
+        ])
+        .unwrap()
+        .0,
+        "redis://:a1-b2@facteur-redis.facteur.svc.cluster.local:6379"
+    );
+    assert_eq!(queue(&[channel]), Err(ConfigError::Missing("redis_host")));
+    for host in ["redis://127.0.0.1:6379", "u:p@h:1", ":6379", "h/0"] {
+        let error = queue(&[("redis_host", host), channel]).unwrap_err().to_string();
+        assert!(error.starts_with("variable `redis_host`"), "{host}: {error}");
+    }
+    let error = queue(&[("redis_host", "h:1"), ("redis_password", "p@ss/word"), channel]).unwrap_err();
+    assert!(error.to_string().starts_with("variable `redis_password`"), "{error}");
+    assert!(!error.to_string().contains("p@ss"), "the password is never echoed: {error}");
+}
+
+#[test]
+fn dev_public_key_matches_dev_seed() {
+    assert_eq!(crate::signature::SigningKey::from_seed(DEV_SEED).public_key_hex(), DEV_PUBLIC_KEY);
+}
+
+#[test]
+fn verifier_reads_key_and_window() {
+    let v = vars(&[(var::DISCORD_PUBLIC_KEY, DEV_PUBLIC_KEY), (var::SIGNATURE_TOLERANCE_SECS, "60")]);
+    assert_eq!(v.verifier().unwrap().public_key_hex(), DEV_PUBLIC_KEY);
+    assert!(v.uses_dev_key());
+}
+
+#[test]
+fn errors_name_the_variable() {
+    assert_eq!(vars(&[]).verifier().unwrap_err(), ConfigError::Missing("discord_public_key"));
+    assert_eq!(
+        vars(&[(var::DISCORD_PUBLIC_KEY, "  ")]).verifier().unwrap_err(),
+        ConfigError::Missing("discord_public_key")
+    );
+    assert_eq!(
+        vars(&[(var::DISCORD_PUBLIC_KEY, "xyz")]).verifier().unwrap_err().to_string(),
+        "variable `discord_public_key`: public key is not hex"
+    );
+    assert_eq!(
+        vars(&[(var::DISCORD_PUBLIC_KEY, DEV_PUBLIC_KEY), (var::SIGNATURE_TOLERANCE_SECS, "5m")])
+            .verifier()
+            .unwrap_err()
+            .to_string(),
+        "variable `signature_tolerance_secs`: expected whole seconds, got `5m`"
+    );
+    assert_eq!(
+        vars(&[(var::ROLE_MAP, r#"{"plan": []}"#)]).policy().unwrap_err().to_string(),
+        "variable `role_map`: role map entry `plan` must list at least one role"
+    );
+    assert_eq!(
+        vars(&[(var::ALLOW_DMS, "yes")]).policy().unwrap_err().to_string(),
+        "variable `allow_dms`: expected `true` or `false`, got `yes`"
+    );
+    assert_eq!(
+        vars(&[(var::UNLISTED_COMMANDS, "maybe")]).policy().unwrap_err().to_string(),
+        "variable `unlisted_commands`: expected `deny` or `allow`, got `maybe`"
+    );
+    assert_eq!(
+        vars(&[(var::GUILD_ALLOWLIST, "123, abc")]).policy().unwrap_err().to_string(),
+        "variable `guild_allowlist`: `abc` is not a snowflake id"
+    );
+    assert_eq!(
+        vars(&[(var::ARGO_SERVER_URL, "https://argo/api"), (var::ARGO_NAMESPACE, "argo")])
+            .argo()
+            .unwrap_err()
+            .to_string(),
+        "variable `argo_server_url`: expected `http(s)://host[:port]` without a path, got `https://argo/api`"
+    );
+    assert_eq!(
+        vars(&[(var::ARGO_SERVER_URL, "http://a:1")]).argo().unwrap_err(),
+        ConfigError::Missing("argo_namespace")
+    );
+    assert_eq!(vars(&[]).command().unwrap_err(), ConfigError::Missing("command"));
+}
+
+#[test]
+fn argo_and_discord_settings() {
+    let v = vars(&[
+        (var::ARGO_SERVER_URL, "https://argo.example:2746/"),
+        (var::ARGO_TOKEN, "secret"),
+        (var::ARGO_NAMESPACE, "workflows"),
+        (var::ARGO_TIMEOUT_SECS, "3"),
+        (var::DISCORD_API_URL, "http://127.0.0.1:9999"),
+    ]);
+    let argo = v.argo().unwrap();
+    assert_eq!(argo.server_url, "https://argo.example:2746");
+    assert_eq!(argo.ui_url, "https://argo.example:2746", "the UI defaults to the server");
+    assert_eq!(argo.authorization.as_deref(), Some("Bearer secret"));
+    assert_eq!((argo.namespace.as_str(), argo.timeout_secs, argo.service_account), ("workflows", 3, None));
+    assert_eq!(v.discord().unwrap().api_url, "http://127.0.0.1:9999");
+    assert_eq!(v.run_history_ttl_secs().unwrap(), 604800);
+}
+
+#[test]
+fn policy_defaults_deny() {
+    let p = vars(&[]).policy().unwrap();
+    assert_eq!(p, Policy::default());
+    assert_eq!(p.unlisted, Unlisted::Deny);
+    assert!(!p.allow_dms);
+}
+
+#[test]
+fn policy_reads_every_switch() {
+    let p = vars(&[
+        (var::ROLE_MAP, r#"{"plan": ["12345678901234567"]}"#),
+        (var::UNLISTED_COMMANDS, "allow"),
+        (var::ALLOW_DMS, "true"),
+        (var::GUILD_ALLOWLIST, "1, 2"),
+        (var::CHANNEL_ALLOWLIST, ""),
+    ])
+    .policy()
+    .unwrap();
+    assert_eq!(p.unlisted, Unlisted::Allow);
+    assert!(p.allow_dms);
+    assert_eq!(p.guilds, Some(["1".to_owned(), "2".to_owned()].into()));
+    assert_eq!(p.channels, None, "empty means no allowlist");
+    assert!(p.role_map.roles_for("plan").is_some());
+}
