@@ -1,12 +1,17 @@
 //! Spin key-value stores as the harness serves them: in memory (what `spin up` gives with no
 //! state directory), or on a real Redis server (what the cluster's runtime config gives).
 //! Each app gets its own namespace, so tests sharing one Redis do not see each other's keys.
+//! A component opens only the stores its `key_value_stores` lists (`fermyon:spin/key-value`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use redis::AsyncCommands;
+use wasmtime::component::Resource;
+
+use crate::host::fermyon::spin2_0_0::key_value;
+use crate::host::{State, borrow, own};
 
 /// Which backend serves the stores of an app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,4 +87,73 @@ impl KvStore {
             }
         }
     }
+}
+
+/// An open key-value store: its label, checked against `key_value_stores` at open.
+pub struct OpenStore(String);
+
+impl key_value::Host for State {}
+
+impl key_value::HostStore for State {
+    async fn open(&mut self, label: String) -> Result<Resource<key_value::Store>, key_value::Error> {
+        if !self.config.key_value_stores.contains(&label) {
+            return Err(key_value::Error::AccessDenied);
+        }
+        if !self.app.kv.has_store(&label) {
+            return Err(key_value::Error::NoSuchStore);
+        }
+        own(&mut self.table, OpenStore(label)).map_err(|e| key_value::Error::Other(e.to_string()))
+    }
+
+    async fn get(
+        &mut self,
+        store: Resource<key_value::Store>,
+        key: String,
+    ) -> Result<Option<Vec<u8>>, key_value::Error> {
+        let label = self.label(&store)?;
+        self.app.kv.get(&label, &key).await.map_err(kv_error)
+    }
+
+    async fn set(
+        &mut self,
+        store: Resource<key_value::Store>,
+        key: String,
+        value: Vec<u8>,
+    ) -> Result<(), key_value::Error> {
+        let label = self.label(&store)?;
+        self.app.kv.set(&label, &key, value).await.map_err(kv_error)
+    }
+
+    async fn delete(&mut self, store: Resource<key_value::Store>, key: String) -> Result<(), key_value::Error> {
+        let label = self.label(&store)?;
+        self.app.kv.delete(&label, &key).await.map_err(kv_error)
+    }
+
+    async fn exists(&mut self, store: Resource<key_value::Store>, key: String) -> Result<bool, key_value::Error> {
+        let label = self.label(&store)?;
+        Ok(self.app.kv.get(&label, &key).await.map_err(kv_error)?.is_some())
+    }
+
+    async fn get_keys(&mut self, store: Resource<key_value::Store>) -> Result<Vec<String>, key_value::Error> {
+        let label = self.label(&store)?;
+        self.app.kv.keys(&label).await.map_err(kv_error)
+    }
+
+    async fn drop(&mut self, store: Resource<key_value::Store>) -> wasmtime::Result<()> {
+        self.table.delete(Resource::<OpenStore>::new_own(store.rep()))?;
+        Ok(())
+    }
+}
+
+impl State {
+    fn label(&self, store: &Resource<key_value::Store>) -> Result<String, key_value::Error> {
+        self.table
+            .get(&borrow::<OpenStore, _>(store))
+            .map(|s| s.0.clone())
+            .map_err(|e| key_value::Error::Other(e.to_string()))
+    }
+}
+
+fn kv_error(e: anyhow::Error) -> key_value::Error {
+    key_value::Error::Other(format!("{e:#}"))
 }

@@ -1,205 +1,208 @@
-//! `allowed_outbound_hosts` as Spin enforces it: `scheme://host[:port]` entries, where the
-//! scheme, the host (or its leftmost label, `*.example.com`) and the port (`*`, a number or
-//! a range `a..b`) may be wildcards; a missing port means the scheme's well-known port.
-//! `http://<id>.spin.internal` (or `*.spin.internal`) permits service chaining, whatever
-//! the scheme. Empty means no outbound access at all.
+//! Outbound networking as Spin allows it: every outbound HTTP request and Redis connection is
+//! checked against the component's `allowed_outbound_hosts` (the rules are the manifest's,
+//! [`facteur_manifest::allowed_hosts`]) and recorded; `http://<id>.spin.internal` requests run
+//! the component in-process (service chaining); `fermyon:spin/redis` runs on a real Redis.
 
-use anyhow::{Result, anyhow, bail, ensure};
+use std::sync::Arc;
 
-#[derive(Debug, Clone, Default)]
-pub struct AllowedHosts {
-    allow_all: bool,
-    entries: Vec<Entry>,
+use ::redis::AsyncCommands;
+use http_body_util::BodyExt;
+use wasmtime::component::Resource;
+use wasmtime_wasi_http::{WasiBody, WasiHttpHooks};
+
+pub use facteur_manifest::allowed_hosts::{AllowedHosts, Target};
+
+use crate::app::Shared;
+use crate::host::fermyon::spin2_0_0::redis;
+use crate::host::{ComponentConfig, State, borrow, own, redis_types};
+use crate::records::Trigger;
+use crate::routes::Route;
+
+/// Outbound HTTP of one instance: permissions, recording, chaining.
+pub(crate) struct Hooks {
+    pub(crate) config: Arc<ComponentConfig>,
+    pub(crate) app: Arc<Shared>,
 }
 
-#[derive(Debug, Clone)]
-struct Entry {
-    scheme: Option<String>,
-    host: HostPattern,
-    ports: Option<(u16, u16)>,
-}
+type IoFuture = Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
 
-#[derive(Debug, Clone)]
-enum HostPattern {
-    Any,
-    /// `*.example.com` is stored as `.example.com`.
-    Subdomain(String),
-    Exact(String),
-}
-
-/// The parts of an outbound address that permissions look at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub scheme: String,
-    pub host: String,
-    pub port: u16,
-}
-
-impl Target {
-    /// Parses `scheme://host[:port][/path]`, filling in the scheme's default port.
-    pub fn parse(url: &str) -> Result<Self> {
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| anyhow!("`{url}` has no scheme"))?;
-        let authority = rest.split(['/', '?']).next().unwrap_or("");
-        let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-        let (host, port) = split_port(authority)?;
-        let port = match port {
-            Some(p) => p.parse().map_err(|_| anyhow!("`{url}` has an invalid port"))?,
-            None => default_port(scheme).ok_or_else(|| anyhow!("`{url}` needs a port"))?,
-        };
-        ensure!(!host.is_empty(), "`{url}` has no host");
-        Ok(Self { scheme: scheme.to_ascii_lowercase(), host: host.to_ascii_lowercase(), port })
-    }
-
-    /// The component id if this is a service-chaining address (`<id>.spin.internal`).
-    pub fn chained_component(&self) -> Option<&str> {
-        self.host.strip_suffix(".spin.internal")
-    }
-}
-
-impl AllowedHosts {
-    /// Parses entries that are already free of `{{ templates }}`.
-    pub fn parse(entries: &[String]) -> Result<Self> {
-        let mut hosts = Self::default();
-        for raw in entries {
-            if raw == "insecure:allow-all" {
-                hosts.allow_all = true;
-                continue;
+impl WasiHttpHooks for Hooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: IoFuture,
+    ) -> Box<dyn Future<Output = wasmtime_wasi_http::Result<(http::Response<WasiBody>, IoFuture)>> + Send> {
+        let config = self.config.clone();
+        let app = self.app.clone();
+        Box::new(async move {
+            use wasmtime_wasi_http::Error;
+            let url = request.uri().to_string();
+            let target = Target::parse(&url).map_err(|_| Error::HttpRequestUriInvalid)?;
+            let allowed = config.allowed_hosts.allows(&target);
+            app.record_outbound(&config.id, request.method().as_str(), &url, allowed);
+            if !allowed {
+                app.log(
+                    &config.id,
+                    "host",
+                    &format!("outbound request to {url} denied: not in allowed_outbound_hosts"),
+                );
+                return Err(Error::HttpRequestDenied);
             }
-            let (scheme, rest) = raw
-                .split_once("://")
-                .ok_or_else(|| anyhow!("allowed_outbound_hosts `{raw}`: missing scheme, e.g. `https://{raw}`"))?;
-            let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-            ensure!(path.is_empty(), "allowed_outbound_hosts `{raw}`: must not have a path");
-            let (host, port) = split_port(authority)?;
-            let ports = match port {
-                Some("*") => None,
-                Some(p) => Some(match p.split_once("..") {
-                    Some((lo, hi)) => (parse_port(raw, lo)?, parse_port(raw, hi)?),
-                    None => {
-                        let p = parse_port(raw, p)?;
-                        (p, p)
-                    }
-                }),
-                None if host.ends_with(".spin.internal") => None,
-                None => {
-                    let p = (scheme != "*").then(|| default_port(scheme)).flatten().ok_or_else(|| {
-                        anyhow!("allowed_outbound_hosts `{raw}`: a port is required for scheme `{scheme}`")
-                    })?;
-                    Some((p, p))
-                }
-            };
-            let host = match host {
-                "*" => HostPattern::Any,
-                h if h.starts_with("*.") => HostPattern::Subdomain(h[1..].to_ascii_lowercase()),
-                h if h.contains('*') => {
-                    bail!("allowed_outbound_hosts `{raw}`: `*` may only replace the whole host or its first label")
-                }
-                h => HostPattern::Exact(h.to_ascii_lowercase()),
-            };
-            let scheme = (scheme != "*").then(|| scheme.to_ascii_lowercase());
-            hosts.entries.push(Entry { scheme, host, ports });
-        }
-        Ok(hosts)
-    }
-
-    pub fn allows(&self, target: &Target) -> bool {
-        if self.allow_all {
-            return true;
-        }
-        let chained = target.chained_component().is_some();
-        self.entries.iter().any(|e| {
-            let host = match &e.host {
-                HostPattern::Any => !chained,
-                HostPattern::Subdomain(suffix) => target.host.ends_with(suffix.as_str()),
-                HostPattern::Exact(h) => *h == target.host,
-            };
-            // Service chaining ignores scheme and port.
-            host && (chained
-                || (e.scheme.as_deref().is_none_or(|s| s == target.scheme)
-                    && e.ports.is_none_or(|(lo, hi)| (lo..=hi).contains(&target.port))))
+            let done: IoFuture = Box::new(async { Ok(()) });
+            if let Some(component) = target.chained_component() {
+                let response = app
+                    .invoke_http(component, request, &Route::Wildcard(Vec::new()), Trigger::Chained)
+                    .await
+                    .map_err(|e| Error::InternalError(Some(format!("{e:#}"))))?;
+                return Ok((response, done));
+            }
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
         })
     }
 }
 
-fn split_port(authority: &str) -> Result<(&str, Option<&str>)> {
-    if let Some(rest) = authority.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or_else(|| anyhow!("bad IPv6 address in `{authority}`"))?;
-        return Ok((host, after.strip_prefix(':')));
-    }
-    Ok(match authority.rsplit_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (authority, None),
-    })
-}
-
-fn parse_port(raw: &str, port: &str) -> Result<u16> {
-    port.parse().map_err(|_| anyhow!("allowed_outbound_hosts `{raw}`: `{port}` is not a port"))
-}
-
-fn default_port(scheme: &str) -> Option<u16> {
-    Some(match scheme {
-        "http" => 80,
-        "https" => 443,
-        "redis" | "rediss" => 6379,
-        "mysql" => 3306,
-        "postgres" => 5432,
-        "mqtt" => 1883,
-        _ => return None,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn allowed(entries: &[&str], url: &str) -> bool {
-        let entries: Vec<String> = entries.iter().map(|s| s.to_string()).collect();
-        AllowedHosts::parse(&entries).unwrap().allows(&Target::parse(url).unwrap())
-    }
-
-    #[test]
-    fn exact_hosts_and_default_ports() {
-        assert!(allowed(&["https://discord.com"], "https://discord.com/api/v10/x"));
-        assert!(allowed(&["https://discord.com"], "https://discord.com:443/"));
-        assert!(!allowed(&["https://discord.com"], "http://discord.com/"), "scheme matters");
-        assert!(!allowed(&["https://discord.com"], "https://discord.com:8443/"), "port matters");
-        assert!(!allowed(&["https://discord.com"], "https://evil.com/"));
-        assert!(!allowed(&[], "https://discord.com/"), "empty denies all");
-    }
-
-    #[test]
-    fn wildcards() {
-        assert!(allowed(&["*://127.0.0.1:*"], "http://127.0.0.1:4000/"));
-        assert!(allowed(&["http://*:8080"], "http://anything:8080/"));
-        assert!(allowed(&["https://*.example.com"], "https://api.example.com/"));
-        assert!(!allowed(&["https://*.example.com"], "https://example.com/"));
-        assert!(allowed(&["http://127.0.0.1:4000..4010"], "http://127.0.0.1:4005/"));
-        assert!(!allowed(&["http://127.0.0.1:4000..4010"], "http://127.0.0.1:4011/"));
-        assert!(allowed(&["insecure:allow-all"], "ftp://x:1/"));
-    }
-
-    #[test]
-    fn service_chaining() {
-        assert!(allowed(&["http://help.spin.internal"], "http://help.spin.internal/interactions"));
-        assert!(allowed(&["http://help.spin.internal"], "https://help.spin.internal/"), "scheme is ignored");
-        assert!(!allowed(&["http://help.spin.internal"], "http://plan.spin.internal/"));
-        assert!(allowed(&["http://*.spin.internal"], "http://plan.spin.internal/"));
-        assert!(!allowed(&["http://*:*"], "http://plan.spin.internal/"), "a host wildcard does not grant chaining");
-    }
-
-    #[test]
-    fn redis_addresses() {
-        assert!(allowed(&["redis://127.0.0.1:6379"], "redis://127.0.0.1:6379"));
-        assert!(allowed(&["redis://127.0.0.1"], "redis://:secret@127.0.0.1"));
-        assert!(!allowed(&["redis://127.0.0.1:6380"], "redis://127.0.0.1:6379"));
-    }
-
-    #[test]
-    fn malformed_entries() {
-        assert!(AllowedHosts::parse(&["discord.com".into()]).is_err());
-        assert!(AllowedHosts::parse(&["https://discord.com/api".into()]).is_err());
-        assert!(AllowedHosts::parse(&["*://host".into()]).is_err());
-        assert!(AllowedHosts::parse(&["https://dis*cord.com".into()]).is_err());
-        assert!(AllowedHosts::parse(&["https://discord.com:x".into()]).is_err());
+impl State {
+    fn connection(
+        &self,
+        conn: &Resource<redis::Connection>,
+    ) -> Result<::redis::aio::MultiplexedConnection, redis::Error> {
+        self.table
+            .get(&borrow::<::redis::aio::MultiplexedConnection, _>(conn))
+            .cloned()
+            .map_err(|e| redis::Error::Other(e.to_string()))
     }
 }
+
+fn redis_error(e: ::redis::RedisError) -> redis::Error {
+    redis::Error::Other(e.to_string())
+}
+
+impl redis::Host for State {}
+
+impl redis::HostConnection for State {
+    async fn open(&mut self, address: String) -> Result<Resource<redis::Connection>, redis::Error> {
+        let target = Target::parse(&address).map_err(|_| redis::Error::InvalidAddress)?;
+        let allowed = self.config.allowed_hosts.allows(&target);
+        self.app.record_outbound(&self.config.id, "REDIS", &address, allowed);
+        if !allowed {
+            self.app.log(
+                &self.config.id,
+                "host",
+                &format!("Redis connection to {address} denied: not in allowed_outbound_hosts"),
+            );
+            return Err(redis::Error::InvalidAddress);
+        }
+        let client = ::redis::Client::open(address.as_str()).map_err(|_| redis::Error::InvalidAddress)?;
+        let conn = client.get_multiplexed_async_connection().await.map_err(redis_error)?;
+        own(&mut self.table, conn).map_err(|e| redis::Error::Other(e.to_string()))
+    }
+
+    async fn publish(
+        &mut self,
+        conn: Resource<redis::Connection>,
+        channel: String,
+        payload: Vec<u8>,
+    ) -> Result<(), redis::Error> {
+        let mut c = self.connection(&conn)?;
+        c.publish::<_, _, i64>(channel, payload).await.map(drop).map_err(redis_error)
+    }
+
+    async fn get(&mut self, conn: Resource<redis::Connection>, key: String) -> Result<Option<Vec<u8>>, redis::Error> {
+        let mut c = self.connection(&conn)?;
+        c.get(key).await.map_err(redis_error)
+    }
+
+    async fn set(
+        &mut self,
+        conn: Resource<redis::Connection>,
+        key: String,
+        value: Vec<u8>,
+    ) -> Result<(), redis::Error> {
+        let mut c = self.connection(&conn)?;
+        c.set::<_, _, ()>(key, value).await.map_err(redis_error)
+    }
+
+    async fn incr(&mut self, conn: Resource<redis::Connection>, key: String) -> Result<i64, redis::Error> {
+        let mut c = self.connection(&conn)?;
+        c.incr(key, 1).await.map_err(redis_error)
+    }
+
+    async fn del(&mut self, conn: Resource<redis::Connection>, keys: Vec<String>) -> Result<u32, redis::Error> {
+        let mut c = self.connection(&conn)?;
+        c.del(keys).await.map_err(redis_error)
+    }
+
+    async fn sadd(
+        &mut self,
+        conn: Resource<redis::Connection>,
+        key: String,
+        values: Vec<String>,
+    ) -> Result<u32, redis::Error> {
+        let mut c = self.connection(&conn)?;
+        c.sadd(key, values).await.map_err(redis_error)
+    }
+
+    async fn smembers(&mut self, conn: Resource<redis::Connection>, key: String) -> Result<Vec<String>, redis::Error> {
+        let mut c = self.connection(&conn)?;
+        c.smembers(key).await.map_err(redis_error)
+    }
+
+    async fn srem(
+        &mut self,
+        conn: Resource<redis::Connection>,
+        key: String,
+        values: Vec<String>,
+    ) -> Result<u32, redis::Error> {
+        let mut c = self.connection(&conn)?;
+        c.srem(key, values).await.map_err(redis_error)
+    }
+
+    async fn execute(
+        &mut self,
+        conn: Resource<redis::Connection>,
+        command: String,
+        arguments: Vec<redis::RedisParameter>,
+    ) -> Result<Vec<redis::RedisResult>, redis::Error> {
+        let mut c = self.connection(&conn)?;
+        let mut cmd = ::redis::cmd(&command);
+        for argument in arguments {
+            match argument {
+                redis::RedisParameter::Int64(i) => cmd.arg(i),
+                redis::RedisParameter::Binary(b) => cmd.arg(b),
+            };
+        }
+        let value: ::redis::Value = cmd.query_async(&mut c).await.map_err(redis_error)?;
+        let mut results = Vec::new();
+        flatten(value, &mut results)?;
+        Ok(results)
+    }
+
+    async fn drop(&mut self, conn: Resource<redis::Connection>) -> wasmtime::Result<()> {
+        self.table.delete(Resource::<::redis::aio::MultiplexedConnection>::new_own(conn.rep()))?;
+        Ok(())
+    }
+}
+
+/// Spin's conversion of a Redis reply: arrays are flattened into the result list.
+fn flatten(value: ::redis::Value, out: &mut Vec<redis::RedisResult>) -> Result<(), redis::Error> {
+    use ::redis::Value as V;
+    match value {
+        V::Nil => out.push(redis::RedisResult::Nil),
+        V::Int(i) => out.push(redis::RedisResult::Int64(i)),
+        V::BulkString(b) => out.push(redis::RedisResult::Binary(b)),
+        V::SimpleString(s) => out.push(redis::RedisResult::Status(s)),
+        V::Okay => out.push(redis::RedisResult::Status("OK".to_owned())),
+        V::Array(items) | V::Set(items) => {
+            for item in items {
+                flatten(item, out)?;
+            }
+        }
+        V::ServerError(e) => return Err(redis::Error::Other(format!("{e:?}"))),
+        other => return Err(redis::Error::Other(format!("unsupported Redis reply {other:?}"))),
+    }
+    Ok(())
+}
+
+impl redis_types::Host for State {}

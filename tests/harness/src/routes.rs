@@ -1,87 +1,91 @@
-//! Spin HTTP routes: exact (`/interactions`), one-segment parameters (`/runs/:id`), trailing
-//! wildcards (`/bridge/...`) and private routes (reachable only by service chaining).
-//! Exact routes win over parameterised ones, which win over wildcards; among wildcards the
-//! longest prefix wins.
+//! HTTP routing as Spin's HTTP trigger does it: the routes Spin answers itself
+//! (`/.well-known/spin/health` and `/info`), the app's routes (the best match wins, see
+//! [`Route::rank`]), and the `spin-*` headers that tell a component what matched.
+//! Route syntax and ranking are the manifest's ([`facteur_manifest::routes`]).
 
-use std::fmt;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use anyhow::{Result, ensure};
+pub use facteur_manifest::routes::Route;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
-    /// Segments, where `:name` matches any one segment.
-    Path(Vec<String>),
-    /// Matches the prefix segments and anything below them.
-    Wildcard(Vec<String>),
-    Private,
+/// The app's HTTP routes, each to its component.
+pub(crate) struct Router {
+    routes: Vec<(Route, String)>,
 }
 
-impl Route {
-    pub fn parse(route: &str) -> Result<Self> {
-        ensure!(route.starts_with('/'), "route `{route}` must start with `/`");
-        let trimmed = route.trim_end_matches('/');
-        let (path, wildcard) = match trimmed.strip_suffix("/...") {
-            Some(prefix) => (prefix, true),
-            None if trimmed == "/..." || trimmed == "..." => ("", true),
-            None => (trimmed, false),
-        };
-        let segments: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect();
-        ensure!(!segments.iter().any(|s| s == "..."), "route `{route}`: `...` may only end a route");
-        Ok(if wildcard { Self::Wildcard(segments) } else { Self::Path(segments) })
+impl Router {
+    pub(crate) fn new(routes: Vec<(Route, String)>) -> Self {
+        Self { routes }
     }
 
-    /// How well `path` matches: `None` for no match, otherwise a rank (higher wins).
-    pub fn rank(&self, path: &str) -> Option<(u8, usize)> {
-        let parts: Vec<&str> = path.split('?').next().unwrap_or("").split('/').filter(|s| !s.is_empty()).collect();
-        match self {
-            Self::Private => None,
-            Self::Path(segments) => {
-                let matches = segments.len() == parts.len()
-                    && segments.iter().zip(&parts).all(|(s, p)| s.starts_with(':') || s == p);
-                let exact = segments.iter().all(|s| !s.starts_with(':'));
-                matches.then_some((if exact { 2 } else { 1 }, segments.len()))
-            }
-            Self::Wildcard(prefix) => {
-                let matches =
-                    parts.len() >= prefix.len() && prefix.iter().zip(&parts).all(|(s, p)| s.starts_with(':') || s == p);
-                matches.then_some((0, prefix.len()))
-            }
+    /// The best-ranked route matching `path`, and its component.
+    pub(crate) fn find(&self, path: &str) -> Option<(Route, String)> {
+        self.routes
+            .iter()
+            .filter_map(|(route, component)| route.rank(path).map(|rank| (rank, route, component)))
+            .max_by_key(|(rank, ..)| *rank)
+            .map(|(_, route, component)| (route.clone(), component.clone()))
+    }
+}
+
+/// The answer to a route Spin's HTTP trigger serves itself, before the app's (Spin 3.6 and 4.0).
+pub(crate) fn spin_route(
+    path: &str,
+    app_name: &str,
+    app_version: Option<&str>,
+) -> Option<http::Response<HyperOutgoingBody>> {
+    match path {
+        "/.well-known/spin/health" => Some(plain(200, "OK")),
+        "/.well-known/spin/info" => {
+            let info = serde_json::json!({"name": app_name, "version": app_version});
+            let body = serde_json::to_vec_pretty(&info).expect("JSON");
+            let mut response =
+                http::Response::new(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed_unsync());
+            response.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
+            Some(response)
         }
+        _ => None,
     }
 }
 
-impl fmt::Display for Route {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Path(s) => write!(f, "/{}", s.join("/")),
-            Self::Wildcard(s) if s.is_empty() => f.write_str("/..."),
-            Self::Wildcard(s) => write!(f, "/{}/...", s.join("/")),
-            Self::Private => f.write_str("(private)"),
-        }
+/// The request headers Spin's HTTP trigger adds, with an absolute URI as Spin passes it.
+pub(crate) fn add_spin_headers<B>(request: &mut http::Request<B>, route: &Route) {
+    let path = request.uri().path().to_owned();
+    if request.uri().authority().is_none() {
+        let host = request
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1:3000")
+            .to_owned();
+        let pq = request.uri().path_and_query().map_or("/", |pq| pq.as_str()).to_owned();
+        *request.uri_mut() = format!("http://{host}{pq}").parse().expect("a valid URI");
+    }
+    let full_url = request.uri().to_string();
+    let matched = route.to_string();
+    let base = match route {
+        Route::Wildcard(prefix) => format!("/{}", prefix.join("/")),
+        _ => matched.clone(),
+    };
+    let path_info = path.strip_prefix(base.trim_end_matches('/')).unwrap_or("").to_owned();
+    for (name, value) in [
+        ("spin-full-url", full_url),
+        ("spin-path-info", path_info),
+        ("spin-matched-route", matched.clone()),
+        ("spin-component-route", matched.clone()),
+        ("spin-raw-component-route", matched),
+        ("spin-base-path", "/".to_owned()),
+        ("spin-client-addr", "127.0.0.1:0".to_owned()),
+    ] {
+        request.headers_mut().insert(name, value.parse().expect("a valid header value"));
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn matching_and_precedence() {
-        let exact = Route::parse("/interactions").unwrap();
-        let param = Route::parse("/runs/:id").unwrap();
-        let wild = Route::parse("/bridge/...").unwrap();
-        let all = Route::parse("/...").unwrap();
-        assert!(exact.rank("/interactions").is_some());
-        assert!(exact.rank("/interactions/x").is_none());
-        assert!(param.rank("/runs/42").is_some());
-        assert!(param.rank("/runs").is_none());
-        assert!(wild.rank("/bridge").is_some());
-        assert!(wild.rank("/bridge/kafka?x=1").is_some());
-        assert!(wild.rank("/bridged").is_none());
-        assert!(exact.rank("/interactions") > all.rank("/interactions"));
-        assert!(wild.rank("/bridge/kafka") > all.rank("/bridge/kafka"));
-        assert!(Route::Private.rank("/").is_none());
-        assert_eq!(all.to_string(), "/...");
-        assert!(Route::parse("interactions").is_err());
-    }
+/// A plain-text response, as Spin gives for its own routes and for failures.
+pub(crate) fn plain(status: u16, text: &'static str) -> http::Response<HyperOutgoingBody> {
+    http::Response::builder()
+        .status(status)
+        .body(Full::new(Bytes::from_static(text.as_bytes())).map_err(|never| match never {}).boxed_unsync())
+        .expect("a valid response")
 }

@@ -1,147 +1,17 @@
-//! `spin.toml` (manifest version 2), read the way Spin reads it for the keys facteur uses:
-//! application and component variables, HTTP and Redis triggers, components with their
-//! sources, build commands, `allowed_outbound_hosts` and `key_value_stores`.
-//! A manifest Spin would refuse for these keys is refused here with a clear error.
+//! The manifest as Spin loads it: the [`Document`] checked for what Spin refuses in the keys
+//! facteur uses (variables without a value, templates naming undeclared variables, unknown
+//! components in triggers, bad routes and `allowed_outbound_hosts`, routes defined twice),
+//! with paths resolved against the manifest's folder and Redis addresses defaulted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
-use serde::Deserialize;
 
-use crate::outbound::AllowedHosts;
+use crate::allowed_hosts::AllowedHosts;
+use crate::document::{Document, RouteDecl};
 use crate::routes::Route;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawManifest {
-    spin_manifest_version: u32,
-    application: RawApplication,
-    #[serde(default)]
-    variables: BTreeMap<String, RawVariable>,
-    #[serde(default)]
-    trigger: RawTriggers,
-    #[serde(default)]
-    component: BTreeMap<String, RawComponent>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawApplication {
-    name: String,
-    #[serde(default)]
-    version: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    authors: Vec<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-    #[serde(default)]
-    trigger: RawAppTriggers,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAppTriggers {
-    redis: Option<RawRedisAppConfig>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRedisAppConfig {
-    address: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawVariable {
-    default: Option<String>,
-    #[serde(default)]
-    required: bool,
-    #[serde(default)]
-    secret: bool,
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTriggers {
-    #[serde(default)]
-    http: Vec<RawHttpTrigger>,
-    #[serde(default)]
-    redis: Vec<RawRedisTrigger>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawHttpTrigger {
-    #[serde(default)]
-    #[allow(dead_code)]
-    id: Option<String>,
-    route: RawRoute,
-    component: String,
-    #[serde(default)]
-    executor: Option<toml::Value>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RawRoute {
-    Path(String),
-    Private { private: bool },
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRedisTrigger {
-    #[serde(default)]
-    #[allow(dead_code)]
-    id: Option<String>,
-    channel: String,
-    component: String,
-    #[serde(default)]
-    address: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawComponent {
-    source: toml::Value,
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-    #[serde(default)]
-    allowed_outbound_hosts: Vec<String>,
-    #[serde(default)]
-    key_value_stores: Vec<String>,
-    #[serde(default)]
-    variables: BTreeMap<String, String>,
-    #[serde(default)]
-    environment: BTreeMap<String, String>,
-    #[serde(default)]
-    build: Option<RawBuild>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBuild {
-    command: RawCommand,
-    #[serde(default)]
-    workdir: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    watch: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RawCommand {
-    One(String),
-    Many(Vec<String>),
-}
+use crate::template::{is_variable_name, template_references};
 
 /// An application variable as declared in `[variables]`.
 #[derive(Debug, Clone)]
@@ -202,7 +72,11 @@ impl Manifest {
     }
 
     pub fn parse(text: &str, dir: &Path) -> Result<Self> {
-        let raw: RawManifest = toml::from_str(text)?;
+        Self::from_document(Document::parse(text)?, dir)
+    }
+
+    /// Checks `raw` as Spin does at load; `dir` is the manifest's folder.
+    pub fn from_document(raw: Document, dir: &Path) -> Result<Self> {
         ensure!(raw.spin_manifest_version == 2, "spin_manifest_version must be 2");
 
         let mut variables = BTreeMap::new();
@@ -221,7 +95,7 @@ impl Manifest {
 
         let mut components = BTreeMap::new();
         for (id, c) in raw.component {
-            ensure!(facteur::catalog::is_component_id(&id), "component `{id}`: ids are lowercase words joined by `-`");
+            ensure!(is_component_id(&id), "component `{id}`: ids are lowercase words joined by `-`");
             let source = match &c.source {
                 toml::Value::String(path) => dir.join(path),
                 _ => bail!("component `{id}`: only local file sources are supported by the harness"),
@@ -247,10 +121,7 @@ impl Manifest {
                 }
             }
             let build = c.build.map(|b| BuildCommand {
-                commands: match b.command {
-                    RawCommand::One(c) => vec![c],
-                    RawCommand::Many(cs) => cs,
-                },
+                commands: b.command.commands(),
                 workdir: b.workdir.map_or_else(|| dir.to_path_buf(), |w| dir.join(w)),
             });
             components.insert(
@@ -284,9 +155,9 @@ impl Manifest {
                 );
             }
             let route = match t.route {
-                RawRoute::Path(path) => Route::parse(&path)?,
-                RawRoute::Private { private: true } => Route::Private,
-                RawRoute::Private { private: false } => {
+                RouteDecl::Path(path) => Route::parse(&path)?,
+                RouteDecl::Private { private: true } => Route::Private,
+                RouteDecl::Private { private: false } => {
                     bail!("component `{}`: `route = {{ private = false }}` is not a route", t.component)
                 }
             };
@@ -330,43 +201,14 @@ impl Manifest {
     }
 }
 
-/// Spin's variable names: lowercase ASCII letters, digits and `_`, starting with a letter and
-/// ending with a letter or digit.
-fn is_variable_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    bytes.first().is_some_and(u8::is_ascii_lowercase)
-        && bytes.last().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
-}
-
-/// The variable names a template (`"https://{{ host }}:{{port}}"`) refers to.
-pub fn template_references(template: &str) -> Result<Vec<String>> {
-    let mut names = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let end = after.find("}}").ok_or_else(|| anyhow!("unclosed `{{{{` in `{template}`"))?;
-        let name = after[..end].trim();
-        ensure!(is_variable_name(name), "`{name}` in `{template}` is not a variable name");
-        names.push(name.to_owned());
-        rest = &after[end + 2..];
-    }
-    Ok(names)
-}
-
-/// Expands `{{ name }}` references with `lookup`.
-pub fn expand(template: &str, lookup: impl Fn(&str) -> Result<String>) -> Result<String> {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after.find("}}").ok_or_else(|| anyhow!("unclosed `{{{{` in `{template}`"))?;
-        out.push_str(&lookup(after[..end].trim())?);
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
+/// Spin's component ids: lowercase words of letters and digits, each starting with a letter,
+/// joined by `-` (the rule `facteur::catalog::is_component_id` applies to the catalog).
+pub fn is_component_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.split('-').all(|word| {
+            word.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
+                && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 #[cfg(test)]
@@ -431,13 +273,14 @@ mod tests {
             parse("[[trigger.redis]]\nchannel = \"c\"\ncomponent = \"a\"\n[component.a]\nsource = \"a.wasm\"\n")
                 .unwrap_err();
         assert!(format!("{no_address:#}").contains("has no address"));
+        let id = parse("[component.My_app]\nsource = \"a.wasm\"\n").unwrap_err();
+        assert!(format!("{id:#}").contains("ids are lowercase words"), "{id:#}");
     }
 
     #[test]
-    fn templates() {
-        assert_eq!(template_references("a{{ x }}b{{y}}").unwrap(), ["x", "y"]);
-        assert_eq!(expand("a{{ x }}b{{y}}", |n| Ok(n.to_uppercase())).unwrap(), "aXbY");
-        assert!(template_references("{{ x").is_err());
-        assert!(template_references("{{ X }}").is_err());
+    fn component_ids() {
+        assert!(is_component_id("workflow-plan") && is_component_id("a2"));
+        assert!(!is_component_id("Plan") && !is_component_id("my_cmd") && !is_component_id("1abc"));
+        assert!(!is_component_id("") && !is_component_id("a--b") && !is_component_id("a-"));
     }
 }
