@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use facteur::catalog::Catalog;
+use facteur_manifest::{Document, Manifest};
 use serde_json::Value;
 
 pub fn run(dir: &Path) -> Result<()> {
@@ -39,32 +40,36 @@ pub fn problems(dir: &Path) -> Result<Vec<String>> {
             return Ok(problems);
         }
     };
-    let manifest: toml::Table = std::fs::read_to_string(dir.join("spin.toml"))
-        .context("reading spin.toml")?
-        .parse()
-        .context("spin.toml is not valid TOML")?;
-    problems.extend(manifest_problems(&manifest, &catalog));
+    let text = std::fs::read_to_string(dir.join("spin.toml")).context("reading spin.toml")?;
+    let document = match Document::parse(&text) {
+        Ok(document) => document,
+        Err(e) => {
+            problems.push(format!("spin.toml: {}", e.to_string().trim_end()));
+            return Ok(problems);
+        }
+    };
+    let found = problems.len();
+    problems.extend(manifest_problems(&document, &catalog));
+    // What Spin (and the harness) would refuse at load, once the checks above find nothing:
+    // their own findings would be reported a second time in other words.
+    if problems.len() == found
+        && let Err(e) = Manifest::from_document(document, dir)
+    {
+        problems.push(format!("spin.toml: {e:#}"));
+    }
     Ok(problems)
 }
 
-fn manifest_problems(manifest: &toml::Table, catalog: &Catalog) -> Vec<String> {
+/// spin.toml against the catalog, and each component's variables against `[variables]`.
+fn manifest_problems(manifest: &Document, catalog: &Catalog) -> Vec<String> {
     let mut problems = Vec::new();
-    let empty = toml::Table::new();
-    let variables = manifest.get("variables").and_then(|v| v.as_table()).unwrap_or(&empty);
-    let components = manifest.get("component").and_then(|v| v.as_table()).unwrap_or(&empty);
-    let list = |component: &toml::Value, key: &str| -> Vec<String> {
-        component
-            .get(key)
-            .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
-            .unwrap_or_default()
-    };
+    let components = &manifest.component;
     for (id, component) in components {
-        let vars = component.get("variables").and_then(|v| v.as_table()).cloned().unwrap_or_default();
-        let hosts = list(component, "allowed_outbound_hosts");
-        for (name, value) in &vars {
-            for reference in references(value.as_str().unwrap_or_default()) {
-                if !variables.contains_key(&reference) {
+        let vars = &component.variables;
+        let hosts = &component.allowed_outbound_hosts;
+        for (name, value) in vars {
+            for reference in references(value) {
+                if !manifest.variables.contains_key(&reference) {
                     problems.push(format!("spin.toml: component `{id}` variable `{name}` refers to `{reference}`, which [variables] does not declare"));
                 }
             }
@@ -76,7 +81,7 @@ fn manifest_problems(manifest: &toml::Table, catalog: &Catalog) -> Vec<String> {
             }
         }
     }
-    let gateway_hosts = components.get("interactions").map(|g| list(g, "allowed_outbound_hosts")).unwrap_or_default();
+    let gateway_hosts = components.get("interactions").map(|g| g.allowed_outbound_hosts.as_slice()).unwrap_or_default();
     for command in &catalog.commands {
         let id = &command.component;
         match components.get(id) {
@@ -86,7 +91,7 @@ fn manifest_problems(manifest: &toml::Table, catalog: &Catalog) -> Vec<String> {
             )),
             Some(component) => {
                 if command.workflow.is_some() {
-                    let served = component.get("variables").and_then(|v| v.get("command")).and_then(|v| v.as_str());
+                    let served = component.variables.get("command").map(String::as_str);
                     if served != Some(command.name.as_str()) {
                         problems.push(format!(
                             "spin.toml: component `{id}` must set variable `command = \"{}\"`",
@@ -103,6 +108,8 @@ fn manifest_problems(manifest: &toml::Table, catalog: &Catalog) -> Vec<String> {
     problems
 }
 
+/// The names `{{ name }}` references in a template, leniently (a malformed template is
+/// reported by the manifest's own check).
 fn references(template: &str) -> Vec<String> {
     template
         .split("{{")
