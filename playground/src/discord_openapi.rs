@@ -287,17 +287,22 @@ mod tests {
         .to_string()
     }
 
-    /// The pinned spec is the project's shared one, when that is at hand (like the Argo spec's
-    /// check in the harness's `config.rs`).
+    /// The pinned spec is the project's shared one (like the Argo spec's check in the harness's
+    /// `config.rs`): skipped loudly without `../shared`, except in CI.
     #[test]
     fn pinned_spec_matches_the_shared_spec() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let shared = root.join("../shared/specs");
+        if !shared.is_dir() {
+            assert!(std::env::var_os("CI").is_none(), "CI has {} and must compare the pinned specs", shared.display());
+            eprintln!("skipping: {} is absent; the pinned Discord spec was not compared", shared.display());
+            return;
+        }
         for name in ["discord-openapi.json", "discord-openapi.LICENSE"] {
-            let shared = root.join("../shared/specs").join(name);
-            if let Ok(expected) = std::fs::read(&shared) {
-                let pinned = std::fs::read(root.join("tests/specs").join(name)).unwrap();
-                assert!(pinned == expected, "tests/specs/{name} differs from {}: update both", shared.display());
-            }
+            let expected =
+                std::fs::read(shared.join(name)).unwrap_or_else(|e| panic!("{}: {e}", shared.join(name).display()));
+            let pinned = std::fs::read(root.join("tests/specs").join(name)).unwrap();
+            assert!(pinned == expected, "tests/specs/{name} differs from {}: update both", shared.display());
         }
     }
 }
