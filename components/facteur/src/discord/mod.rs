@@ -3,6 +3,8 @@
 mod interaction;
 pub mod rate_limit;
 mod response;
+pub mod snowflake;
 
 pub use interaction::*;
 pub use response::*;
+pub use snowflake::is_snowflake;
