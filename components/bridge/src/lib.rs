@@ -1,62 +1,90 @@
-//! `bridge`: the sink of Knative KafkaSources (`POST /bridge/kafka`). It checks the shared
-//! secret, takes the Kafka record out of the CloudEvent (binary or structured mode) and
-//! publishes it to the worker's Redis channel. It answers 2xx only when a subscriber received
-//! the record; otherwise 503, so that Knative redelivers it: Redis pub/sub keeps nothing for
-//! absent subscribers.
+//! `bridge`: the sink of Knative KafkaSources and of workflows' lifecycle reports. One `.wasm`,
+//! two routes told apart by the component variable `accepts` (spin.toml):
+//!
+//! - `POST /bridge/kafka` (`accepts = "commands"`): CommandEvents (`discord.commands.incoming`),
+//!   `bridge_auth`/`bridge_secret`, published to `events_channel`;
+//! - `POST /bridge/lifecycle` (`accepts = "lifecycle"`): lifecycle events (the example
+//!   template's exit handler, `argo.workflows.completions`), `lifecycle_auth`/`lifecycle_secret`,
+//!   published to `lifecycle_channel`.
+//!
+//! Before reading the body: the method, the secret when a header carries it (401), the declared
+//! `Content-Length` (413). The body is then read as a stream and never past 64 KiB (413). A
+//! structured event without a secret header has its `facteursecret` checked once read (401).
+//! The record is published only if it decodes to this route's kind (422 otherwise, with the
+//! reason, so Knative's dead-letter sink keeps it). 2xx only when a subscriber received it;
+//! otherwise 503, so that Knative redelivers it: Redis pub/sub keeps nothing for absent
+//! subscribers.
 
-use facteur::cloudevents;
+use facteur::cloudevents::{self, Gate, MAX_RECORD};
+use facteur::config::{BridgeSettings, queue_variables};
+use facteur::events;
 use facteur::spin::variables;
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 
-/// Kafka records are small; 1 MiB is Kafka's default maximum message size.
-const MAX_BODY: usize = 1 << 20;
-
 #[http_component]
-fn handle(req: Request) -> Response {
+async fn handle(req: IncomingRequest) -> Response {
     let vars = variables();
-    // `bridge_auth = network`: no secret (a NetworkPolicy admits only the Kafka dispatcher).
-    let secret = match vars.bridge_checks_secret() {
-        Ok(true) => vars.bridge_secret(),
-        Ok(false) => Some(String::new()),
+    let settings = match vars.accepts().and_then(|kind| vars.bridge(kind)) {
+        Ok(settings) => settings,
         Err(e) => {
-            eprintln!("bridge: {e}; refusing records until it is fixed");
+            // The reason names the variable to fix (never a secret or password).
+            let names = vars.accepts().map(queue_variables).map_or_else(
+                |_| "`accepts`".to_owned(),
+                |(auth, secret, channel)| {
+                    format!("`{secret}` (unless `{auth}` is `network`), `redis_host` (with `redis_password`) and `{channel}`")
+                },
+            );
+            eprintln!("bridge: {names} must be set; refusing records until they are ({e})");
             return answer(503, "the bridge is not configured");
         }
     };
-    let (Some(secret), Ok((address, channel))) = (secret, vars.events_queue()) else {
-        // The reason names the variable to fix (never a password).
-        let reason =
-            vars.events_queue().err().map_or_else(|| "`bridge_secret` is not set".to_owned(), |e| e.to_string());
-        eprintln!(
-            "bridge: `bridge_secret`, `redis_host` (with `redis_password`) and `events_channel` must be set; refusing records until they are ({reason})"
-        );
-        return answer(503, "the bridge is not configured");
-    };
-    if *req.method() != Method::Post {
+    if req.method() != Method::Post {
         return answer(405, "only POST is accepted");
     }
-    if req.body().len() > MAX_BODY {
-        return answer(413, "record exceeds 1 MiB");
+    let headers = req.headers();
+    let header = |name: &str| headers.get(name).into_iter().next().and_then(|v| String::from_utf8(v).ok());
+    let secret_in_body = match cloudevents::gate(header, settings.secret.as_deref()) {
+        Gate::Refuse { status, reason } => return answer(status, reason),
+        Gate::Read { secret_in_body } => secret_in_body,
+    };
+    let content_type = header("content-type");
+    let binary_headers: Vec<(String, String)> = ["specversion", "id", "source", "type"]
+        .iter()
+        .filter_map(|a| header(&format!("ce-{a}")).map(|v| (format!("ce-{a}"), v)))
+        .collect();
+    drop(headers);
+    let body = match cloudevents::read_capped(req.into_body_stream(), MAX_RECORD).await {
+        Ok(body) => body,
+        Err(true) => return answer(413, cloudevents::TOO_LARGE),
+        Err(false) => return answer(400, "could not read the request body"),
+    };
+    if secret_in_body && !settings.secret.as_deref().is_some_and(|s| cloudevents::body_secret_matches(&body, s)) {
+        return answer(401, cloudevents::WRONG_SECRET);
     }
-    let header = |name: &str| req.header(name).and_then(|v| v.as_str()).map(str::to_owned);
-    if !secret.is_empty()
-        && !cloudevents::presented_secret(header, req.body())
-            .is_some_and(|presented| cloudevents::same_secret(&presented, &secret))
-    {
-        return answer(401, "missing or wrong bridge secret");
-    }
-    let content_type = req.header("content-type").and_then(|v| v.as_str());
-    let data = match cloudevents::data(content_type, header, req.body()) {
+    let ce_header = |name: &str| binary_headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let data = match cloudevents::data(content_type.as_deref(), ce_header, &body) {
         Ok(data) => data,
         Err(reason) => return answer(400, &reason),
     };
-    let published = Connection::open(&address).and_then(|redis| {
+    if let Err(reason) = events::admit_record(settings.kind, &data) {
+        eprintln!("bridge: refused a record of {} bytes on the {} route: {reason}", data.len(), settings.kind.name());
+        return answer(422, &reason);
+    }
+    publish(&settings, data)
+}
+
+fn publish(settings: &BridgeSettings, data: Vec<u8>) -> Response {
+    let channel = &settings.channel;
+    let published = Connection::open(&settings.redis_url).and_then(|redis| {
         redis.execute("PUBLISH", &[RedisParameter::Binary(channel.clone().into_bytes()), RedisParameter::Binary(data)])
     });
     match published.as_deref() {
-        Ok([RedisResult::Int64(receivers), ..]) if *receivers > 0 => answer(202, "published"),
+        Ok([RedisResult::Int64(receivers), ..]) if *receivers > 0 => {
+            let body = serde_json::json!({ "status": "published" }).to_string();
+            Response::builder().status(202).header("content-type", "application/json").body(body).build()
+        }
         Ok(_) => {
             eprintln!("bridge: no worker is subscribed to `{channel}`; asking for redelivery");
             answer(503, "no worker is listening; retry later")
@@ -68,7 +96,8 @@ fn handle(req: Request) -> Response {
     }
 }
 
-fn answer(status: u16, message: &str) -> Response {
-    let body = serde_json::json!({ "status": message }).to_string();
+/// A refusal: `{"error": reason}`.
+fn answer(status: u16, reason: &str) -> Response {
+    let body = serde_json::json!({ "error": reason }).to_string();
     Response::builder().status(status).header("content-type", "application/json").body(body).build()
 }

@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 
 use thiserror::Error;
 
+use crate::events::Kind;
+use crate::history::TOKEN_TTL_SECS;
 use crate::policy::{Policy, RoleMap, Unlisted};
 use crate::signature::{DEFAULT_TOLERANCE_SECS, Verifier};
 
@@ -33,6 +35,13 @@ pub mod var {
     pub const REDIS_HOST: &str = "redis_host";
     pub const REDIS_PASSWORD: &str = "redis_password";
     pub const EVENTS_CHANNEL: &str = "events_channel";
+    pub const LIFECYCLE_SECRET: &str = "lifecycle_secret";
+    pub const LIFECYCLE_AUTH: &str = "lifecycle_auth";
+    pub const LIFECYCLE_CHANNEL: &str = "lifecycle_channel";
+    pub const EVENT_MAX_AGE_SECS: &str = "event_max_age_secs";
+    /// Component variable of the bridge and the worker: which kind of message they take
+    /// (`commands` or `lifecycle`), as `command` tells a workflow component its command.
+    pub const ACCEPTS: &str = "accepts";
 }
 
 /// How to reach the Argo Server.
@@ -64,6 +73,37 @@ pub struct DiscordSettings {
 pub const DEV_PUBLIC_KEY: &str = "55d6c406c7429f69dbba7a284f206836ed217bb0e5581fe75f6688f8e0f75519";
 /// Seed of the development key pair (`facteur interact` signs with it). Not a secret.
 pub const DEV_SEED: &[u8; 32] = b"facteur-local-development-only!!";
+
+/// One bridge route: how it authenticates senders and where it publishes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BridgeSettings {
+    pub kind: Kind,
+    /// The shared secret senders present; `None` with `*_auth = network` (no secret: the
+    /// deployment admits only the Kafka dispatcher).
+    pub secret: Option<String>,
+    /// `redis://[:password@]host:port`.
+    pub redis_url: String,
+    pub channel: String,
+}
+
+impl std::fmt::Debug for BridgeSettings {
+    // By hand: neither the secret nor the Redis password reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BridgeSettings")
+            .field("kind", &self.kind)
+            .field("checks_secret", &self.secret.is_some())
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The variables of a queue (route and channel) of `kind`: `(auth, secret, channel)`.
+pub fn queue_variables(kind: Kind) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        Kind::Command => (var::BRIDGE_AUTH, var::BRIDGE_SECRET, var::EVENTS_CHANNEL),
+        Kind::Lifecycle => (var::LIFECYCLE_AUTH, var::LIFECYCLE_SECRET, var::LIFECYCLE_CHANNEL),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ConfigError {
@@ -175,30 +215,37 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
         }
     }
 
-    /// The bridge's shared secret; `None` when unset (the bridge then refuses everything).
-    pub fn bridge_secret(&self) -> Option<String> {
-        self.optional(var::BRIDGE_SECRET)
+    /// Which kind of message this bridge or worker takes (the component variable `accepts`).
+    pub fn accepts(&self) -> Result<Kind, ConfigError> {
+        let value = self.required(var::ACCEPTS)?;
+        Kind::parse(&value)
+            .ok_or_else(|| invalid(var::ACCEPTS, format!("expected `commands` or `lifecycle`, got `{value}`")))
     }
 
-    /// `true` when the bridge checks the shared secret (`bridge_auth = secret`, the default);
-    /// `false` with `bridge_auth = network`: the deployment admits only trusted senders (on the
-    /// cluster, a NetworkPolicy that lets in the Knative Kafka dispatcher alone), so KafkaSources
-    /// need no secret in their manifests.
-    pub fn bridge_checks_secret(&self) -> Result<bool, ConfigError> {
-        match self.optional(var::BRIDGE_AUTH).as_deref() {
-            None | Some("secret") => Ok(true),
-            Some("network") => Ok(false),
-            Some(other) => Err(invalid(var::BRIDGE_AUTH, format!("expected `secret` or `network`, got `{other}`"))),
+    /// The bridge route of `kind`: `bridge_auth`, `bridge_secret` and `events_channel` for
+    /// commands, `lifecycle_auth`, `lifecycle_secret` and `lifecycle_channel` for lifecycle events,
+    /// and the Redis they share. `*_auth = secret` (the default) requires the secret;
+    /// `network` checks none: the deployment admits only trusted senders (on the cluster, a
+    /// NetworkPolicy that lets in the Knative Kafka dispatcher alone), so KafkaSources need no
+    /// secret in their manifests.
+    pub fn bridge(&self, kind: Kind) -> Result<BridgeSettings, ConfigError> {
+        let (auth, secret, channel) = queue_variables(kind);
+        let secret = match self.optional(auth).as_deref() {
+            None | Some("secret") => Some(self.required(secret)?),
+            Some("network") => None,
+            Some(other) => return Err(invalid(auth, format!("expected `secret` or `network`, got `{other}`"))),
+        };
+        let redis_url = redis_url(&self.required(var::REDIS_HOST)?, self.optional(var::REDIS_PASSWORD).as_deref())?;
+        Ok(BridgeSettings { kind, secret, redis_url, channel: self.required(channel)? })
+    }
+
+    /// How old a CommandEvent may be (its `timestamp`) when the worker takes it; older ones are
+    /// refused. Default: the interaction token's lifetime (15 minutes).
+    pub fn event_max_age_secs(&self) -> Result<u64, ConfigError> {
+        match self.seconds(var::EVENT_MAX_AGE_SECS, TOKEN_TTL_SECS)? {
+            0 => Err(invalid(var::EVENT_MAX_AGE_SECS, "must be at least 1 second".to_owned())),
+            seconds => Ok(seconds),
         }
-    }
-
-    /// Redis URL and channel of the worker's queue. The URL is composed from `redis_host`
-    /// (`host:port`, which `allowed_outbound_hosts` names as `redis://{{ redis_host }}`) and
-    /// `redis_password` (a Secret on the cluster; empty: no AUTH), the way spin.toml composes
-    /// the Redis trigger's address.
-    pub fn events_queue(&self) -> Result<(String, String), ConfigError> {
-        let url = redis_url(&self.required(var::REDIS_HOST)?, self.optional(var::REDIS_PASSWORD).as_deref())?;
-        Ok((url, self.required(var::EVENTS_CHANNEL)?))
     }
 
     /// How long a member's runs are remembered.

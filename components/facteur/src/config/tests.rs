@@ -8,28 +8,83 @@ fn vars(pairs: &[(&str, &str)]) -> Variables<impl Fn(&str) -> Option<String>> {
 
 #[test]
 fn the_bridge_checks_its_secret_unless_told_the_network_does() {
-    assert_eq!(vars(&[]).bridge_checks_secret(), Ok(true));
-    assert_eq!(vars(&[("bridge_auth", "secret")]).bridge_checks_secret(), Ok(true));
-    assert_eq!(vars(&[("bridge_auth", "network")]).bridge_checks_secret(), Ok(false));
-    assert!(vars(&[("bridge_auth", "none")]).bridge_checks_secret().is_err());
+    let redis = ("redis_host", "127.0.0.1:6379");
+    let bridge = |pairs: &[(&str, &str)]| vars(pairs).bridge(Kind::Command);
+    let channel = ("events_channel", "facteur.events");
+    assert_eq!(bridge(&[redis, channel, ("bridge_secret", "s")]).unwrap().secret.as_deref(), Some("s"));
+    assert_eq!(
+        bridge(&[redis, channel, ("bridge_auth", "secret"), ("bridge_secret", "s")]).unwrap().secret.as_deref(),
+        Some("s")
+    );
+    assert_eq!(bridge(&[redis, channel]), Err(ConfigError::Missing("bridge_secret")));
+    assert_eq!(bridge(&[redis, channel, ("bridge_auth", "network")]).unwrap().secret, None);
+    assert_eq!(
+        bridge(&[redis, channel, ("bridge_auth", "none")]).unwrap_err().to_string(),
+        "variable `bridge_auth`: expected `secret` or `network`, got `none`"
+    );
+}
+
+#[test]
+fn the_lifecycle_route_has_its_own_secret_auth_and_channel() {
+    let redis = ("redis_host", "127.0.0.1:6379");
+    let commands = [redis, ("bridge_secret", "commands-secret"), ("events_channel", "facteur.events")];
+    // The commands' secret and channel never serve the lifecycle route.
+    assert_eq!(vars(&commands).bridge(Kind::Lifecycle), Err(ConfigError::Missing("lifecycle_secret")));
+    let lifecycle = vars(&[redis, ("lifecycle_secret", "l"), ("lifecycle_channel", "facteur.lifecycle")])
+        .bridge(Kind::Lifecycle)
+        .unwrap();
+    assert_eq!(
+        (lifecycle.kind, lifecycle.secret.as_deref(), lifecycle.channel.as_str()),
+        (Kind::Lifecycle, Some("l"), "facteur.lifecycle")
+    );
+    let network = vars(&[redis, ("lifecycle_auth", "network"), ("lifecycle_channel", "c")]).bridge(Kind::Lifecycle);
+    assert_eq!(network.unwrap().secret, None);
+    assert_eq!(
+        vars(&[redis, ("lifecycle_secret", "l")]).bridge(Kind::Lifecycle),
+        Err(ConfigError::Missing("lifecycle_channel"))
+    );
+    let debug = format!("{lifecycle:?}");
+    assert!(!debug.contains("\"l\"") && debug.contains("checks_secret: true"), "{debug}");
+}
+
+#[test]
+fn accepts_names_the_kind_of_a_bridge_or_worker() {
+    assert_eq!(vars(&[("accepts", "commands")]).accepts(), Ok(Kind::Command));
+    assert_eq!(vars(&[("accepts", "lifecycle")]).accepts(), Ok(Kind::Lifecycle));
+    assert_eq!(vars(&[]).accepts(), Err(ConfigError::Missing("accepts")));
+    assert_eq!(
+        vars(&[("accepts", "both")]).accepts().unwrap_err().to_string(),
+        "variable `accepts`: expected `commands` or `lifecycle`, got `both`"
+    );
+}
+
+#[test]
+fn the_event_age_limit_defaults_to_the_token_lifetime() {
+    assert_eq!(vars(&[]).event_max_age_secs(), Ok(900));
+    assert_eq!(vars(&[("event_max_age_secs", "3600")]).event_max_age_secs(), Ok(3600));
+    assert_eq!(
+        vars(&[("event_max_age_secs", "0")]).event_max_age_secs().unwrap_err().to_string(),
+        "variable `event_max_age_secs`: must be at least 1 second"
+    );
+    assert!(vars(&[("event_max_age_secs", "15m")]).event_max_age_secs().is_err());
 }
 
 #[test]
 fn the_queue_url_is_composed_from_host_and_password() {
-    let queue = |pairs: &[(&str, &str)]| vars(pairs).events_queue();
+    let queue = |pairs: &[(&str, &str)]| {
+        let mut pairs = pairs.to_vec();
+        pairs.push(("bridge_auth", "network"));
+        vars(&pairs).bridge(Kind::Command).map(|b| (b.redis_url, b.channel))
+    };
     let channel = ("events_channel", "facteur.events");
     assert_eq!(
         queue(&[("redis_host", "127.0.0.1:6379"), ("redis_password", ""), channel]),
         Ok(("redis://127.0.0.1:6379".to_owned(), "facteur.events".to_owned()))
     );
     assert_eq!(
-        queue(&[
-            ("redis_host", "facteur-redis.facteur.svc.cluster.local:6379"),
-            ("redis_password", "a1-b2"),
-            channel
-        ])
-        .unwrap()
-        .0,
+        queue(&[("redis_host", "facteur-redis.facteur.svc.cluster.local:6379"), ("redis_password", "a1-b2"), channel])
+            .unwrap()
+            .0,
         "redis://:a1-b2@facteur-redis.facteur.svc.cluster.local:6379"
     );
     assert_eq!(queue(&[channel]), Err(ConfigError::Missing("redis_host")));
