@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 #[path = "src/catalog/model.rs"]
 mod model;
 
-use model::{Catalog, ChoiceSpec, Command, OptionKind, OptionSpec, Subcommand, WorkflowMapping};
+use model::{Catalog, ChoiceSpec, Command, OptionKind, OptionSpec, ParameterRule, Subcommand, WorkflowMapping};
 
 const CATALOG: &str = "../../config/commands.json";
 const COMPONENTS: &str = "..";
@@ -72,10 +72,16 @@ impl<T: Rust> Rust for Vec<T> {
     }
 }
 
-impl Rust for BTreeMap<String, String> {
+impl<V: Rust> Rust for BTreeMap<String, V> {
     fn rust(&self) -> String {
         let pairs: Vec<String> = self.iter().map(|(k, v)| format!("({}, {})", k.rust(), v.rust())).collect();
         format!("BTreeMap::from([{}])", pairs.join(", "))
+    }
+}
+
+impl<A: Rust, B: Rust> Rust for (A, B) {
+    fn rust(&self) -> String {
+        format!("({}, {})", self.0.rust(), self.1.rust())
     }
 }
 
@@ -125,6 +131,7 @@ rust_literal! { OptionSpec {
 } }
 rust_literal! { ChoiceSpec { name, value } }
 rust_literal! { WorkflowMapping {
-    template, template_option, allowed_templates, namespace, parameters, parameters_option, dry_run_option,
-    ephemeral
+    template, template_option, allowed_templates, namespace, parameters, parameters_option, template_parameters,
+    dry_run_option, ephemeral
 } }
+rust_literal! { ParameterRule { pattern, description } }

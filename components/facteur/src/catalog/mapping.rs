@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use thiserror::Error;
 
-use super::{Command, OptionKind, OptionSpec};
+use super::{Command, OptionKind, OptionSpec, is_kubernetes_name};
 use crate::discord::{Interaction, OptionValue};
 
 impl Command {
@@ -104,19 +104,16 @@ impl Command {
 
         let mut parameters: Vec<(String, String)> =
             workflow.parameters.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let special = [&workflow.template_option, &workflow.parameters_option, &workflow.dry_run_option];
-        for option in &self.options {
-            if special.iter().any(|s| s.as_deref() == Some(&option.name)) {
-                continue;
-            }
+        for (option, parameter) in self.option_parameters() {
             if let Some(value) = values.get(&option.name) {
-                parameters.push((option.parameter.clone().unwrap_or_else(|| option.name.clone()), value.clone()));
+                parameters.push((parameter.to_owned(), value.clone()));
             }
         }
         if let Some(option) = &workflow.parameters_option
             && let Some(pairs) = values.get(option)
         {
             for (key, value) in parse_pairs(pairs)? {
+                self.check_pair(&template, &key, &value)?;
                 if parameters.iter().any(|(k, _)| *k == key) {
                     return Err(InvalidInput(format!("parameter `{key}` is set twice.")));
                 }
@@ -130,6 +127,40 @@ impl Command {
             dry_run,
             ephemeral: workflow.ephemeral,
         })
+    }
+}
+
+impl Command {
+    /// A member-supplied pair for `template`: never a static or an option's parameter, only a
+    /// key of the template's allowlist, with a value its pattern matches entirely.
+    pub fn check_pair(&self, template: &str, key: &str, value: &str) -> Result<(), InvalidInput> {
+        let workflow = self.workflow.as_ref();
+        let why = if workflow.is_some_and(|w| w.parameters.contains_key(key))
+            || self.option_parameters().any(|(_, p)| p == key)
+        {
+            format!("parameter `{key}` is set by `/{}` and cannot be overridden.", self.name)
+        } else {
+            let allowlist = workflow.and_then(|w| w.allowlist(template)).map_or(&[][..], Vec::as_slice);
+            match allowlist.iter().find(|(k, _)| k == key) {
+                // Patterns are compiled when the catalog is validated; refuse safely all the same.
+                Some((_, rule))
+                    if regex_lite::Regex::new(&format!("^(?:{})$", rule.pattern))
+                        .is_ok_and(|re| re.is_match(value)) =>
+                {
+                    return Ok(());
+                }
+                Some((_, rule)) => {
+                    let expected = rule.description.clone().unwrap_or_else(|| format!("`{}`", rule.pattern));
+                    format!("parameter `{key}` has an invalid value (expected {expected}).")
+                }
+                None => {
+                    let keys = allowlist.iter().map(|(k, _)| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+                    let allowed = if keys.is_empty() { "none" } else { &keys };
+                    format!("parameter `{key}` is not allowed for template `{template}`. Allowed: {allowed}.")
+                }
+            }
+        };
+        Err(InvalidInput(why))
     }
 }
 
@@ -228,12 +259,3 @@ pub fn parse_pairs(input: &str) -> Result<Vec<(String, String)>, InvalidInput> {
         pairs.push((key, value));
     }
 }
-
-/// DNS-1123 subdomain names, as Kubernetes requires for object names.
-pub fn is_kubernetes_name(name: &str) -> bool {
-    (1..=253).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && name.as_bytes()[0].is_ascii_alphanumeric()
-        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
-}
-

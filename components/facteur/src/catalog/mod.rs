@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::discord::{Interaction, OptionType};
+use crate::discord::OptionType;
 
 mod mapping;
 mod model;
@@ -110,4 +110,3 @@ impl Command {
         self.subcommands.iter().map(|sub| format!("{}:{}", self.name, sub.name))
     }
 }
-

@@ -95,7 +95,7 @@ pub struct WorkflowMapping {
     /// The WorkflowTemplate to submit, unless `template_option` names the option that picks it.
     pub template: Option<String>,
     pub template_option: Option<String>,
-    /// With `template_option`: the templates members may pick (absent: any the token may run).
+    /// With `template_option` (and required by it): the templates members may pick.
     pub allowed_templates: Option<Vec<String>>,
     /// Namespace (default: the `argo_namespace` variable).
     pub namespace: Option<String>,
@@ -103,10 +103,41 @@ pub struct WorkflowMapping {
     pub parameters: BTreeMap<String, String>,
     /// The option holding free-form `key=value` pairs.
     pub parameters_option: Option<String>,
+    /// With `parameters_option` (and required by it): per template that may run, the keys a
+    /// member may pass as pairs and the pattern each value must match. Maps in the JSON, sorted
+    /// lists here (smaller in the components than maps).
+    #[serde(deserialize_with = "sorted_allowlists")]
+    pub template_parameters: Option<Vec<(String, Allowlist)>>,
     /// The boolean option that turns on Argo's server-side dry run.
     pub dry_run_option: Option<String>,
     /// Replies only the invoking member sees.
     pub ephemeral: bool,
+}
+
+/// A template's allowlist: the keys a member may pass, sorted, each with its rule.
+pub type Allowlist = Vec<(String, ParameterRule)>;
+
+fn sorted_allowlists<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<(String, Allowlist)>>, D::Error> {
+    let maps = Option::<BTreeMap<String, BTreeMap<String, ParameterRule>>>::deserialize(d)?;
+    Ok(maps.map(|m| m.into_iter().map(|(template, keys)| (template, keys.into_iter().collect())).collect()))
+}
+
+impl WorkflowMapping {
+    /// The allowlist of `template` (none: no pair is allowed).
+    pub fn allowlist(&self, template: &str) -> Option<&Allowlist> {
+        self.template_parameters.iter().flatten().find(|(t, _)| t == template).map(|(_, keys)| keys)
+    }
+}
+
+/// What a member-supplied `key=value` pair's value must look like.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterRule {
+    /// A regular expression the whole value must match (facteur anchors it).
+    pub pattern: String,
+    /// Shown to the member when the value does not match (default: the pattern).
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -209,10 +240,87 @@ impl Catalog {
                         return fail(format!("workflow `{what}` names no option of the command"));
                     }
                 }
+                if let Err(reason) = validate_templates(command, workflow) {
+                    return fail(reason);
+                }
             }
         }
         Ok(())
     }
+}
+
+impl Command {
+    /// The parameters the command's options fill (not the options a workflow reads itself:
+    /// the template, the pairs, the dry run), in catalog order.
+    pub fn option_parameters(&self) -> impl Iterator<Item = (&OptionSpec, &str)> {
+        let special = self.workflow.as_ref().map(|w| [&w.template_option, &w.parameters_option, &w.dry_run_option]);
+        self.options
+            .iter()
+            .filter(move |o| !special.iter().flatten().any(|s| s.as_deref() == Some(&o.name)))
+            .map(|o| (o, o.parameter.as_deref().unwrap_or(&o.name)))
+    }
+}
+
+/// Which templates may run and, with free-form pairs, what each of them accepts.
+fn validate_templates(command: &Command, workflow: &WorkflowMapping) -> Result<(), String> {
+    let runnable: Vec<&String> = match (&workflow.template, &workflow.allowed_templates) {
+        (_, Some(allowed)) if workflow.template_option.is_none() => {
+            return Err(format!("workflow `allowed_templates` ({}) needs a `template_option`", allowed.join(", ")));
+        }
+        (Some(template), _) => vec![template],
+        (None, None) => {
+            return Err("workflow `template_option` needs `allowed_templates`: the templates members may pick".into());
+        }
+        (None, Some(allowed)) => allowed.iter().collect(),
+    };
+    if runnable.is_empty() {
+        return Err("workflow `allowed_templates` is empty".into());
+    }
+    for (i, template) in runnable.iter().enumerate() {
+        if !is_kubernetes_name(template) {
+            return Err(format!("workflow template `{template}` is not a Kubernetes name"));
+        }
+        if runnable[..i].contains(template) {
+            return Err(format!("workflow `allowed_templates` lists `{template}` twice"));
+        }
+    }
+    let allowlists = match (&workflow.parameters_option, &workflow.template_parameters) {
+        (None, None) => return Ok(()),
+        (None, Some(_)) => return Err("workflow `template_parameters` needs a `parameters_option`".into()),
+        (Some(_), None) => {
+            return Err("workflow `parameters_option` needs `template_parameters`: per template, the keys members \
+                        may pass and the pattern of each value"
+                .into());
+        }
+        (Some(_), Some(allowlists)) => allowlists,
+    };
+    if let Some(template) = runnable.iter().find(|t| workflow.allowlist(t).is_none()) {
+        return Err(format!("workflow `template_parameters` has no entry for template `{template}` (`{{}}` for none)"));
+    }
+    for (template, allowlist) in allowlists {
+        if !runnable.contains(&template) {
+            return Err(format!("workflow `template_parameters` names `{template}`, which the command cannot run"));
+        }
+        for (key, rule) in allowlist {
+            let at = format!("workflow `template_parameters` of `{template}`: `{key}`");
+            if !is_parameter_key(key) {
+                return Err(format!("{at} is not a parameter name (letters, digits, `_`, `-`, `.`)"));
+            }
+            if workflow.parameters.contains_key(key) {
+                return Err(format!("{at} is a static parameter; pairs may not override it"));
+            }
+            if let Some((option, _)) = command.option_parameters().find(|(_, p)| p == key) {
+                return Err(format!("{at} is the option `{}`'s parameter; pairs may not override it", option.name));
+            }
+            if let Err(e) = regex_lite::Regex::new(&rule.pattern) {
+                return Err(format!("{at}: invalid pattern: {e}"));
+            }
+            if rule.description.as_deref() == Some("") {
+                return Err(format!("{at}: `description` is empty"));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn validate_options(options: &[OptionSpec]) -> Result<(), String> {
@@ -244,6 +352,19 @@ fn validate_options(options: &[OptionSpec]) -> Result<(), String> {
 fn is_name(name: &str) -> bool {
     (1..=32).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Keys of `key=value` pairs: ASCII letters, digits, `_`, `-` and `.`.
+pub fn is_parameter_key(key: &str) -> bool {
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// DNS-1123 subdomain names, as Kubernetes requires for object names.
+pub fn is_kubernetes_name(name: &str) -> bool {
+    (1..=253).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
 }
 
 /// Spin component ids: `^[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*$` (kebab-case words; each starts with a letter).

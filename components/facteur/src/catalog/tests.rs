@@ -1,6 +1,8 @@
 use super::*;
 use serde_json::json;
 
+use crate::discord::Interaction;
+
 fn interaction(name: &str, options: serde_json::Value) -> Interaction {
     serde_json::from_value(json!({
         "id": "1", "application_id": "2", "type": 2, "token": "t",
@@ -17,9 +19,7 @@ fn string(name: &str, value: &str) -> serde_json::Value {
 #[test]
 fn component_ids() {
     assert!(is_component_id("workflow-plan"));
-    assert!(
-        !is_component_id("Plan") && !is_component_id("my_cmd") && !is_component_id("1abc") && !is_component_id("")
-    );
+    assert!(!is_component_id("Plan") && !is_component_id("my_cmd") && !is_component_id("1abc") && !is_component_id(""));
 }
 
 #[test]
@@ -107,26 +107,17 @@ fn dispatch_picks_the_template_and_parses_pairs() {
     let s = dispatch
         .submission(&interaction(
             "dispatch",
-            json!([
-                string("template", "facteur-dispatch"),
-                string("parameters", r#"env=staging note="two words""#)
-            ]),
+            json!([string("template", "facteur-dispatch"), string("parameters", r#"project=lab notes="two words""#)]),
         ))
         .unwrap();
     assert_eq!(s.template, "facteur-dispatch");
     assert_eq!(
         s.parameters,
-        [
-            ("action".into(), "dispatch".into()),
-            ("env".into(), "staging".into()),
-            ("note".into(), "two words".into())
-        ]
+        [("action".into(), "dispatch".into()), ("project".into(), "lab".into()), ("notes".into(), "two words".into())]
     );
-    let denied =
-        dispatch.submission(&interaction("dispatch", json!([string("template", "delete-prod")]))).unwrap_err();
+    let denied = dispatch.submission(&interaction("dispatch", json!([string("template", "delete-prod")]))).unwrap_err();
     assert_eq!(denied.0, "`delete-prod` is not a template `/dispatch` may run. Allowed: `facteur-dispatch`.");
-    let invalid =
-        dispatch.submission(&interaction("dispatch", json!([string("template", "Bad_Name")]))).unwrap_err();
+    let invalid = dispatch.submission(&interaction("dispatch", json!([string("template", "Bad_Name")]))).unwrap_err();
     assert_eq!(invalid.0, "`Bad_Name` is not a valid WorkflowTemplate name.");
     let twice = dispatch
         .submission(&interaction(
@@ -134,37 +125,114 @@ fn dispatch_picks_the_template_and_parses_pairs() {
             json!([string("template", "facteur-dispatch"), string("parameters", "action=x")]),
         ))
         .unwrap_err();
-    assert_eq!(twice.0, "parameter `action` is set twice.");
+    assert_eq!(twice.0, "parameter `action` is set by `/dispatch` and cannot be overridden.");
+}
+
+/// `/dispatch` with `parameters:` typed by the member, on the shipped catalog.
+fn dispatch_pairs(pairs: &str) -> Result<Submission, InvalidInput> {
+    let catalog = Catalog::embedded();
+    let options = json!([string("template", "facteur-dispatch"), string("parameters", pairs)]);
+    catalog.command("dispatch").unwrap().submission(&interaction("dispatch", options))
+}
+
+#[test]
+fn dispatch_pairs_follow_the_templates_allowlist() {
+    let refused = |pairs: &str| dispatch_pairs(pairs).unwrap_err().0;
+    // A key the template's allowlist does not name, whatever its value.
+    assert_eq!(
+        refused("evil=$(id)"),
+        "parameter `evil` is not allowed for template `facteur-dispatch`. \
+         Allowed: `artifact`, `branch`, `deadline`, `notes`, `objective`, `project`, `ticket`."
+    );
+    assert_eq!(
+        refused("project=lab env=staging"),
+        "parameter `env` is not allowed for template `facteur-dispatch`. \
+         Allowed: `artifact`, `branch`, `deadline`, `notes`, `objective`, `project`, `ticket`."
+    );
+    // A value its pattern refuses, named by the pattern's description.
+    assert_eq!(
+        refused("project=$(id)"),
+        "parameter `project` has an invalid value (expected up to 100 letters, digits, `.`, `_`, `/` or `-`)."
+    );
+    assert_eq!(refused("deadline=soon"), "parameter `deadline` has an invalid value (expected a date as YYYY-MM-DD).");
+    assert_eq!(
+        refused("notes=\"two\nlines\""),
+        "parameter `notes` has an invalid value (expected one line of up to 1000 characters)."
+    );
+    assert_eq!(
+        refused("project="),
+        "parameter `project` has an invalid value (expected up to 100 letters, digits, `.`, `_`, `/` or `-`)."
+    );
+    // Never a static parameter, and never twice.
+    assert_eq!(refused("action=implement"), "parameter `action` is set by `/dispatch` and cannot be overridden.");
+    assert_eq!(refused("project=a project=b"), "parameter `project` is set twice.");
+    // Good pairs pass, after the static parameters.
+    let s = dispatch_pairs(r#"objective="Ship the bot" project=lab/facteur deadline=2026-12-01"#).unwrap();
+    assert_eq!(
+        s.parameters,
+        [
+            ("action".into(), "dispatch".into()),
+            ("objective".into(), "Ship the bot".into()),
+            ("project".into(), "lab/facteur".into()),
+            ("deadline".into(), "2026-12-01".into())
+        ]
+    );
+}
+
+/// A catalog of one command, `/run`, with a `project` option, free-form pairs and the given
+/// allowlist for template `t`.
+fn run_command(allowlist: serde_json::Value) -> Command {
+    let catalog = json!({"commands": [{
+        "name": "run", "description": "d", "component": "run",
+        "options": [
+            {"name": "pairs", "type": "string", "description": "d"},
+            {"name": "project", "type": "string", "description": "d", "parameter": "repo", "pattern": "^[a-z]+$"}
+        ],
+        "workflow": {"template": "t", "parameters": {"mode": "fast"}, "parameters_option": "pairs", "template_parameters": {"t": allowlist}}
+    }]});
+    Catalog::parse(&catalog.to_string()).unwrap().commands.remove(0)
+}
+
+#[test]
+fn pairs_never_override_an_options_parameter_and_patterns_match_whole_values() {
+    let run = run_command(json!({"size": {"pattern": "[0-9]+"}}));
+    let submit = |pairs: &str| run.submission(&interaction("run", json!([string("pairs", pairs)])));
+    // The `project` option fills `repo` (with its own pattern): a pair may not, even when the
+    // member leaves the option out.
+    assert_eq!(submit("repo=../../etc").unwrap_err().0, "parameter `repo` is set by `/run` and cannot be overridden.");
+    assert_eq!(submit("mode=slow").unwrap_err().0, "parameter `mode` is set by `/run` and cannot be overridden.");
+    // An unanchored pattern still has to match the whole value; without a description, the
+    // message shows the pattern.
+    assert_eq!(submit("size=12;rm").unwrap_err().0, "parameter `size` has an invalid value (expected `[0-9]+`).");
+    assert_eq!(submit("size=12").unwrap().parameters, [("mode".into(), "fast".into()), ("size".into(), "12".into())]);
+    // An empty allowlist takes no pairs at all.
+    let closed = run_command(json!({}));
+    assert_eq!(
+        closed.submission(&interaction("run", json!([string("pairs", "size=1")]))).unwrap_err().0,
+        "parameter `size` is not allowed for template `t`. Allowed: none."
+    );
+    assert_eq!(closed.submission(&interaction("run", json!([string("pairs", "  ")]))).unwrap().parameters.len(), 1);
 }
 
 #[test]
 fn subcommand_values_and_definitions() {
     let catalog = Catalog::embedded();
     let workflow = catalog.command("workflow").unwrap();
-    let logs = |options: serde_json::Value| {
-        interaction("workflow", json!([{"name": "logs", "type": 1, "options": options}]))
-    };
-    let values = workflow
-        .values(&logs(json!([string("name", "plan-1"), {"name": "tail", "type": 4, "value": 20}])))
-        .unwrap();
+    let logs =
+        |options: serde_json::Value| interaction("workflow", json!([{"name": "logs", "type": 1, "options": options}]));
+    let values =
+        workflow.values(&logs(json!([string("name", "plan-1"), {"name": "tail", "type": 4, "value": 20}]))).unwrap();
     assert_eq!(
         values,
         BTreeMap::from([("name".to_owned(), "plan-1".to_owned()), ("tail".to_owned(), "20".to_owned())])
     );
     assert_eq!(workflow.values(&logs(json!([]))).unwrap_err().0, "`name` is required.");
     assert_eq!(
-        workflow
-            .values(&logs(json!([string("name", "x"), {"name": "tail", "type": 4, "value": 501}])))
-            .unwrap_err()
-            .0,
+        workflow.values(&logs(json!([string("name", "x"), {"name": "tail", "type": 4, "value": 501}]))).unwrap_err().0,
         "`tail` is out of range."
     );
-    assert_eq!(
-        workflow.values(&interaction("workflow", json!([]))).unwrap_err().0,
-        "`/workflow` needs a subcommand."
-    );
-    let list =
-        interaction("workflow", json!([{"name": "list", "type": 1, "options": [string("command", "nope")]}]));
+    assert_eq!(workflow.values(&interaction("workflow", json!([]))).unwrap_err().0, "`/workflow` needs a subcommand.");
+    let list = interaction("workflow", json!([{"name": "list", "type": 1, "options": [string("command", "nope")]}]));
     assert_eq!(
         workflow.values(&list).unwrap_err().0,
         "`command` must be one of: `plan`, `implement`, `review`, `dispatch`."
@@ -228,6 +296,84 @@ fn catalog_errors_name_the_command() {
 }
 
 #[test]
+fn catalogs_that_let_members_pick_templates_or_pass_pairs_need_allowlists() {
+    let bad = |workflow: serde_json::Value| {
+        let options = json!([
+            {"name": "template", "type": "string", "description": "d"},
+            {"name": "pairs", "type": "string", "description": "d"},
+            {"name": "project", "type": "string", "description": "d"}
+        ]);
+        let catalog = json!({"commands": [{"name": "x", "description": "d", "component": "x", "options": options, "workflow": workflow}]});
+        Catalog::parse(&catalog.to_string()).unwrap_err().to_string()
+    };
+    assert_eq!(
+        bad(json!({"template_option": "template"})),
+        "command `x`: workflow `template_option` needs `allowed_templates`: the templates members may pick"
+    );
+    assert_eq!(
+        bad(json!({"template": "t", "parameters_option": "pairs"})),
+        "command `x`: workflow `parameters_option` needs `template_parameters`: per template, the keys members \
+         may pass and the pattern of each value"
+    );
+    assert_eq!(
+        bad(
+            json!({"template_option": "template", "allowed_templates": ["a", "b"], "parameters_option": "pairs", "template_parameters": {"a": {}}})
+        ),
+        "command `x`: workflow `template_parameters` has no entry for template `b` (`{}` for none)"
+    );
+    assert_eq!(
+        bad(json!({"template": "a", "parameters_option": "pairs", "template_parameters": {"a": {}, "b": {}}})),
+        "command `x`: workflow `template_parameters` names `b`, which the command cannot run"
+    );
+    assert_eq!(
+        bad(json!({"template": "t", "template_parameters": {"t": {}}})),
+        "command `x`: workflow `template_parameters` needs a `parameters_option`"
+    );
+    assert_eq!(
+        bad(json!({"template": "t", "allowed_templates": ["t"]})),
+        "command `x`: workflow `allowed_templates` (t) needs a `template_option`"
+    );
+    assert_eq!(
+        bad(json!({"template_option": "template", "allowed_templates": []})),
+        "command `x`: workflow `allowed_templates` is empty"
+    );
+    assert_eq!(
+        bad(json!({"template_option": "template", "allowed_templates": ["ok", "Not_OK"]})),
+        "command `x`: workflow template `Not_OK` is not a Kubernetes name"
+    );
+    assert_eq!(
+        bad(json!({"template_option": "template", "allowed_templates": ["a", "a"]})),
+        "command `x`: workflow `allowed_templates` lists `a` twice"
+    );
+    let with_rule = |key: &str, rule: serde_json::Value| {
+        bad(
+            json!({"template": "t", "parameters": {"action": "go"}, "parameters_option": "pairs", "template_parameters": {"t": {key: rule}}}),
+        )
+    };
+    assert_eq!(
+        with_rule("action", json!({"pattern": ".*"})),
+        "command `x`: workflow `template_parameters` of `t`: `action` is a static parameter; pairs may not override it"
+    );
+    assert_eq!(
+        with_rule("project", json!({"pattern": ".*"})),
+        "command `x`: workflow `template_parameters` of `t`: `project` is the option `project`'s parameter; pairs may not override it"
+    );
+    assert!(
+        with_rule("n", json!({"pattern": "(["}))
+            .starts_with("command `x`: workflow `template_parameters` of `t`: `n`: invalid pattern")
+    );
+    assert_eq!(
+        with_rule("b@d", json!({"pattern": ".*"})),
+        "command `x`: workflow `template_parameters` of `t`: `b@d` is not a parameter name (letters, digits, `_`, `-`, `.`)"
+    );
+    assert_eq!(
+        with_rule("n", json!({"pattern": ".*", "description": ""})),
+        "command `x`: workflow `template_parameters` of `t`: `n`: `description` is empty"
+    );
+    assert!(with_rule("n", json!({"pattern": ".*", "colour": "red"})).starts_with("command catalog is not valid JSON"));
+}
+
+#[test]
 fn discord_definitions_leave_out_facteur_fields() {
     let defs = Catalog::embedded().discord_definitions();
     let plan = &defs[1];
@@ -256,6 +402,12 @@ fn the_schema_and_the_model_agree() {
         edit(&mut catalog["commands"][1]);
         catalog
     };
+    let dispatch = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut catalog = shipped.clone();
+        assert_eq!(catalog["commands"][4]["name"], "dispatch");
+        edit(&mut catalog["commands"][4]["workflow"]);
+        catalog
+    };
     let cases: Vec<(&str, serde_json::Value)> = vec![
         ("the shipped catalog", shipped.clone()),
         ("an uppercase name", plan(&|c| c["name"] = "Plan".into())),
@@ -264,11 +416,80 @@ fn the_schema_and_the_model_agree() {
         ("an empty description", plan(&|c| c["description"] = "".into())),
         ("a description of 101 characters", plan(&|c| c["description"] = "d".repeat(101).into())),
         ("an unknown option type", plan(&|c| c["options"][0]["type"] = "float".into())),
-        ("no component", plan(&|c| { c.as_object_mut().unwrap().remove("component"); })),
+        (
+            "no component",
+            plan(&|c| {
+                c.as_object_mut().unwrap().remove("component");
+            }),
+        ),
         ("a component id with a dot", plan(&|c| c["component"] = "plan.v2".into())),
-        ("a workflow without a template", plan(&|c| { c["workflow"].as_object_mut().unwrap().remove("template"); })),
-        ("an option without a description", plan(&|c| { c["options"][0].as_object_mut().unwrap().remove("description"); })),
-        ("26 choices", plan(&|c| c["options"][1]["choices"] = (0..26).map(|i| json!({"name": format!("c{i}"), "value": format!("c{i}")})).collect())),
+        (
+            "a workflow without a template",
+            plan(&|c| {
+                c["workflow"].as_object_mut().unwrap().remove("template");
+            }),
+        ),
+        (
+            "an option without a description",
+            plan(&|c| {
+                c["options"][0].as_object_mut().unwrap().remove("description");
+            }),
+        ),
+        (
+            "26 choices",
+            plan(&|c| {
+                c["options"][1]["choices"] =
+                    (0..26).map(|i| json!({"name": format!("c{i}"), "value": format!("c{i}")})).collect()
+            }),
+        ),
+        ("a template that is not a Kubernetes name", plan(&|c| c["workflow"]["template"] = "Facteur_Dispatch".into())),
+        (
+            "allowed_templates without template_option",
+            plan(&|c| c["workflow"]["allowed_templates"] = json!(["facteur-dispatch"])),
+        ),
+        (
+            "template_parameters without parameters_option",
+            plan(&|c| c["workflow"]["template_parameters"] = json!({"facteur-dispatch": {}})),
+        ),
+        (
+            "a template_option without allowed_templates",
+            dispatch(&|w| {
+                w.as_object_mut().unwrap().remove("allowed_templates");
+            }),
+        ),
+        ("an empty allowed_templates", dispatch(&|w| w["allowed_templates"] = json!([]))),
+        (
+            "an allowed template listed twice",
+            dispatch(&|w| w["allowed_templates"] = json!(["facteur-dispatch", "facteur-dispatch"])),
+        ),
+        (
+            "an allowed template that is not a Kubernetes name",
+            dispatch(&|w| w["allowed_templates"] = json!(["Delete_Prod"])),
+        ),
+        (
+            "a parameters_option without template_parameters",
+            dispatch(&|w| {
+                w.as_object_mut().unwrap().remove("template_parameters");
+            }),
+        ),
+        (
+            "an allowed key that is not a parameter name",
+            dispatch(&|w| w["template_parameters"]["facteur-dispatch"]["b@d"] = json!({"pattern": ".*"})),
+        ),
+        (
+            "a parameter rule without a pattern",
+            dispatch(&|w| w["template_parameters"]["facteur-dispatch"]["x"] = json!({"description": "x"})),
+        ),
+        (
+            "a parameter rule with an unknown field",
+            dispatch(&|w| w["template_parameters"]["facteur-dispatch"]["x"] = json!({"pattern": ".*", "max": 3})),
+        ),
+        (
+            "a parameter rule with an empty description",
+            dispatch(&|w| {
+                w["template_parameters"]["facteur-dispatch"]["x"] = json!({"pattern": ".*", "description": ""})
+            }),
+        ),
     ];
     for (case, catalog) in &cases {
         let by_schema = validator.is_valid(catalog);
@@ -277,10 +498,40 @@ fn the_schema_and_the_model_agree() {
         assert_eq!(by_schema, *case == "the shipped catalog", "{case}");
     }
     // The model's alone: a JSON Schema cannot see duplicates by name, compile a regex the way
-    // regex-lite does, or relate one field to another command's.
+    // regex-lite does, or relate one field to another (the templates a command may run to the
+    // keys of its allowlists; an allowlist's keys to the static and the options' parameters).
     for (case, catalog) in [
-        ("a name declared twice", { let mut c = shipped.clone(); let dup = c["commands"][1].clone(); c["commands"].as_array_mut().unwrap().push(dup); c }),
+        ("a name declared twice", {
+            let mut c = shipped.clone();
+            let dup = c["commands"][1].clone();
+            c["commands"].as_array_mut().unwrap().push(dup);
+            c
+        }),
         ("an invalid pattern", plan(&|c| c["options"][1]["pattern"] = "([".into())),
+        (
+            "an invalid parameter pattern",
+            dispatch(&|w| w["template_parameters"]["facteur-dispatch"]["x"] = json!({"pattern": "(["})),
+        ),
+        (
+            "an allowed template without its parameter allowlist",
+            dispatch(&|w| w["allowed_templates"] = json!(["facteur-dispatch", "other"])),
+        ),
+        (
+            "an allowlist for a template the command cannot run",
+            dispatch(&|w| w["template_parameters"]["other"] = json!({})),
+        ),
+        (
+            "an allowlist that overrides a static parameter",
+            dispatch(&|w| w["template_parameters"]["facteur-dispatch"]["action"] = json!({"pattern": ".*"})),
+        ),
+        ("an allowlist that overrides an option's parameter", {
+            let mut c = dispatch(&|w| w["template_parameters"]["facteur-dispatch"]["env"] = json!({"pattern": ".*"}));
+            c["commands"][4]["options"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"name": "env", "type": "string", "description": "d"}));
+            c
+        }),
     ] {
         assert!(validator.is_valid(&catalog), "{case}: the schema accepts it");
         assert!(Catalog::parse(&catalog.to_string()).is_err(), "{case}: the model refuses it");
