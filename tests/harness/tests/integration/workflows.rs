@@ -91,7 +91,7 @@ async fn implement_review_and_dispatch_map_their_options() {
     w.run(slash(
         &c,
         "dispatch",
-        json!([opt("template", "facteur-dispatch"), opt("parameters", r#"env=staging note="two words""#)]),
+        json!([opt("template", "facteur-dispatch"), opt("parameters", r#"project=lab notes="two words""#)]),
         &[OPS],
     ))
     .await;
@@ -101,7 +101,7 @@ async fn implement_review_and_dispatch_map_their_options() {
         [
             json!(["action=implement", "project=lab", "branch=feat/x", "notes=careful"]),
             json!(["action=review", "project=lab", "artifact=PR 42", "deadline=2026-12-01"]),
-            json!(["action=dispatch", "env=staging", "note=two words"]),
+            json!(["action=dispatch", "project=lab", "notes=two words"]),
         ]
     );
     assert_eq!(w.argo.workflows().len(), 3);
@@ -147,6 +147,29 @@ async fn invalid_options_get_precise_ephemeral_errors_and_nothing_is_called() {
     assert!(w.argo.requests().is_empty());
     assert!(w.discord.requests().is_empty());
     assert_eq!(w.app.log_text("plan").matches(r#""audit":"invalid""#).count(), 3);
+}
+
+#[tokio::test]
+async fn dispatch_pairs_outside_the_templates_allowlist_are_refused_and_nothing_is_called() {
+    let w = world(|b| b).await;
+    let allowed = "Allowed: `artifact`, `branch`, `deadline`, `notes`, `objective`, `project`, `ticket`.";
+    for (pairs, expected) in [
+        ("evil=$(id)", format!("`/dispatch`: parameter `evil` is not allowed for template `facteur-dispatch`. {allowed}")),
+        (
+            "project=$(id)",
+            "`/dispatch`: parameter `project` has an invalid value (expected up to 100 letters, digits, `.`, `_`, `/` or `-`)."
+                .to_owned(),
+        ),
+        ("action=implement", "`/dispatch`: parameter `action` is set by `/dispatch` and cannot be overridden.".to_owned()),
+    ] {
+        let options = json!([opt("template", "facteur-dispatch"), opt("parameters", pairs)]);
+        let response = w.run(slash(&next_id(), "dispatch", options, &[OPS])).await;
+        assert_eq!(ephemeral_text(&response), expected, "{pairs}");
+    }
+    assert!(w.argo.submits().is_empty(), "nothing was submitted");
+    assert!(w.argo.requests().is_empty());
+    assert!(w.discord.requests().is_empty());
+    assert_eq!(w.app.log_text("dispatch").matches(r#""audit":"invalid""#).count(), 3, "{}", w.logs());
 }
 
 #[tokio::test]
