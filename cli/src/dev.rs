@@ -17,7 +17,7 @@ pub struct Args {
     /// Port of the Discord API stand-in (0: any).
     #[arg(long, default_value_t = 2747)]
     discord_port: u16,
-    /// Where facteur listens: runs that end are reported to its `/bridge/kafka`, as the
+    /// Where facteur listens: runs that end are reported to its `/bridge/lifecycle`, as the
     /// example WorkflowTemplate's exit handler does.
     #[arg(long, default_value = "http://127.0.0.1:3000")]
     app: String,

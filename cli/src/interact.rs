@@ -55,9 +55,10 @@ pub struct Args {
     /// Repeat to press several in turn. Alone, presses a custom_id on its own.
     #[arg(long = "click", value_name = "CUSTOM_ID|LABEL")]
     clicks: Vec<String>,
-    /// Seconds to wait for a deferred reply (playground).
-    #[arg(long, default_value_t = 30)]
-    wait: u64,
+    /// Seconds to wait for a deferred reply (default 30), or with --follow for the run to end
+    /// (default 600) (playground).
+    #[arg(long)]
+    wait: Option<u64>,
     /// Keep showing the reply as it changes until the run's final phase (playground).
     #[arg(long)]
     follow: bool,
@@ -191,7 +192,8 @@ impl Client<'_> {
 
     /// The interaction's original response once it exists (and differs from `seen`).
     fn wait_for_edit(&self, token: &str, seen: Option<&Value>) -> Result<Value> {
-        let deadline = Instant::now() + Duration::from_secs(self.args.wait.max(1));
+        let wait = self.args.wait.unwrap_or(30).max(1);
+        let deadline = Instant::now() + Duration::from_secs(wait);
         let url = format!("{}/api/v10/webhooks/{APPLICATION_ID}/{token}/messages/@original", self.playground);
         loop {
             let response = self.http.get(&url).header("user-agent", USER_AGENT).send();
@@ -208,8 +210,7 @@ impl Client<'_> {
             }
             if Instant::now() >= deadline {
                 bail!(
-                    "no reply from facteur within {} s (is `spin up` pointed at the playground? see `facteur dev`)",
-                    self.args.wait
+                    "no reply from facteur within {wait} s (is `spin up` pointed at the playground? see `facteur dev`)"
                 );
             }
             std::thread::sleep(Duration::from_millis(200));
@@ -222,13 +223,14 @@ impl Client<'_> {
         let ended =
             |m: &Value| render::phase(m).is_some_and(|p| matches!(p.as_str(), "Succeeded" | "Failed" | "Error"));
         let mut last = shown.clone();
-        let deadline = Instant::now() + Duration::from_secs(600);
+        let wait = self.args.wait.unwrap_or(600);
+        let deadline = Instant::now() + Duration::from_secs(wait);
         if !ended(&last) {
             println!("(following the reply until its run ends; Ctrl-C to stop)");
         }
         while !ended(&last) {
             if Instant::now() >= deadline {
-                bail!("the run did not end within 10 minutes");
+                bail!("the reply showed no final phase within {wait} s");
             }
             if let Ok(next) = self.wait_for_edit(token, Some(&last)) {
                 println!("{}", render::message("facteur's reply, edited", &next));

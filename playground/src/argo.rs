@@ -37,8 +37,8 @@ impl Default for Clock {
     }
 }
 
-/// Where finished runs are reported: facteur's lifecycle bridge (`POST /bridge/kafka`), with its
-/// secret, exactly as the example WorkflowTemplate's exit handler does (Stop runs exit
+/// Where finished runs are reported: facteur's lifecycle bridge (`POST /bridge/lifecycle`), with
+/// its secret (`lifecycle_secret`), exactly as the example WorkflowTemplate's exit handler does (Stop runs exit
 /// handlers; Terminate does not, so it is not reported).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {

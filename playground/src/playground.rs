@@ -15,8 +15,9 @@ pub const ENV: &str = "FACTEUR_PLAYGROUND";
 /// The role the playground's role map grants every command to (`facteur interact`'s default
 /// roles against a playground).
 pub const ROLE: &str = "100000000000000004";
-/// The bridge secret the printed `spin up` sets (loopback only: the playground is no deployment).
-pub const BRIDGE_SECRET: &str = "playground-bridge-secret";
+/// The lifecycle bridge's secret the printed `spin up` sets (loopback only: the playground is no
+/// deployment).
+pub const LIFECYCLE_SECRET: &str = "playground-lifecycle-secret";
 /// A bot token for the worker's channel posts (the stand-in only checks its `Bot ` form).
 pub const BOT_TOKEN: &str = "playground-bot-token";
 
@@ -26,7 +27,7 @@ pub struct Options {
     pub discord_port: u16,
     pub clock: Clock,
     /// facteur's origin (`http://127.0.0.1:3000`): finished runs are reported to its
-    /// `/bridge/kafka`, as the example template's exit handler does. `None`: not reported.
+    /// `/bridge/lifecycle`, as the example template's exit handler does. `None`: not reported.
     pub app: Option<String>,
     /// The WorkflowTemplates the Argo stand-in has: (namespace, name).
     pub templates: Vec<(String, String)>,
@@ -66,10 +67,10 @@ impl Playground {
         Ok(playground)
     }
 
-    /// Reports finished runs to the facteur at `origin` (its `/bridge/kafka`).
+    /// Reports finished runs to the facteur at `origin` (its `/bridge/lifecycle`).
     pub fn report_to_app(&self, origin: &str) {
-        let url = format!("{}/bridge/kafka", origin.trim_end_matches('/'));
-        self.argo.report_to(Report { url, secret: BRIDGE_SECRET.to_owned() });
+        let url = format!("{}/bridge/lifecycle", origin.trim_end_matches('/'));
+        self.argo.report_to(Report { url, secret: LIFECYCLE_SECRET.to_owned() });
     }
 
     /// Calls `activity` with each line both stand-ins tell (submits, phases, messages, violations).
@@ -97,7 +98,7 @@ impl Playground {
             ("argo_ui_url", self.argo.origin()),
             ("discord_api_url", self.discord.origin()),
             ("role_map", self.role_map()),
-            ("bridge_secret", BRIDGE_SECRET.to_owned()),
+            ("lifecycle_secret", LIFECYCLE_SECRET.to_owned()),
             ("discord_bot_token", BOT_TOKEN.to_owned()),
         ]
     }
@@ -112,7 +113,7 @@ impl Playground {
             spin.push_str(&format!(" \\\n      --variable {name}={value}"));
         }
         let report = match &self.options.app {
-            Some(app) => format!("runs that end are reported to {app}/bridge/kafka (as the exit handler does)"),
+            Some(app) => format!("runs that end are reported to {app}/bridge/lifecycle (as the exit handler does)"),
             None => "runs that end are not reported".to_owned(),
         };
         let templates = self.options.templates.iter().map(|(n, t)| format!("{n}/{t}")).collect::<Vec<_>>().join(", ");

@@ -125,7 +125,7 @@ async fn on_the_clock_runs_move_through_their_phases_serve_logs_and_are_reported
     let bridge = FakeServer::start(|_| Reply::json(202, json!({}))).await.unwrap();
     let argo = FakeArgo::start(&[("argo", "facteur-dispatch")]).await.unwrap();
     argo.run_on_a_clock(Clock { pending: Duration::from_millis(300), running: Duration::from_millis(700) });
-    argo.report_to(Report { url: bridge.url("/bridge/kafka"), secret: "s3cret".into() });
+    argo.report_to(Report { url: bridge.url("/bridge/lifecycle"), secret: "s3cret".into() });
     let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = lines.clone();
     argo.on_activity(move |line| seen.lock().unwrap().push(line.to_owned()));
@@ -170,7 +170,7 @@ async fn on_the_clock_stop_ends_a_run_and_is_reported_terminate_is_not() {
     let bridge = FakeServer::start(|_| Reply::json(202, json!({}))).await.unwrap();
     let argo = FakeArgo::start(&[("argo", "facteur-dispatch")]).await.unwrap();
     argo.run_on_a_clock(Clock { pending: Duration::ZERO, running: Duration::from_secs(60) });
-    argo.report_to(Report { url: bridge.url("/bridge/kafka"), secret: "s".into() });
+    argo.report_to(Report { url: bridge.url("/bridge/lifecycle"), secret: "s".into() });
     let url = argo.server.url("/api/v1/workflows/argo/submit");
     call("POST", url.clone(), &[JSON], submit("plan-a", "a")).await;
     call("POST", url, &[JSON], submit("plan-b", "b")).await;

@@ -65,7 +65,11 @@ async fn world(spin: &SpinBinary, redis: &str, clock: Clock) -> (Playground, Spi
     static N: AtomicU32 = AtomicU32::new(0);
     let playground = Playground::start(Options { clock, ..Options::default() }).await.unwrap();
     let channel = format!("facteur.playground.{}.{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
-    let mut builder = spin.up().variable("redis_host", host_of(redis)).variable("events_channel", channel);
+    let mut builder = spin
+        .up()
+        .variable("redis_host", host_of(redis))
+        .variable("events_channel", format!("{channel}.commands"))
+        .variable("lifecycle_channel", format!("{channel}.lifecycle"));
     for (name, value) in playground.spin_variables() {
         builder = builder.variable(name, value);
     }
@@ -149,7 +153,9 @@ async fn the_final_phase_reaches_the_reply_through_the_bridge_and_the_worker() {
     for spin in spins {
         let clock = Clock { pending: Duration::from_millis(500), running: Duration::from_secs(2) };
         let (playground, up) = world(spin, &redis, clock).await;
-        let shown = interact(&up, &playground, &["plan", "--option", "objective=Watch it end", "--follow"]).await;
+        let shown =
+            interact(&up, &playground, &["plan", "--option", "objective=Watch it end", "--follow", "--wait", "30"])
+                .await;
         let name = workflow_name(&shown);
         let edited = shown.split("facteur's reply, edited").nth(1).unwrap_or_else(|| panic!("no edit in:\n{shown}"));
         assert!(edited.contains(&format!("┃ {name}")) && edited.contains("Phase: Succeeded"), "{shown}");
