@@ -91,13 +91,18 @@ fn the_cluster_overlay_renders_and_its_spinapps_are_valid_and_agree_with_spin_to
                 for reference in facteur_harness::manifest::template_references(template).unwrap() {
                     let set = app["spec"]["variables"].as_array().unwrap().iter().any(|v| v["name"] == reference);
                     let secret = manifest.variables[&reference].secret;
-                    // `bridge_auth: network` is the bridge without a secret (networkpolicies.yaml).
-                    let unused = reference == "bridge_secret"
-                        && app["spec"]["variables"]
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .any(|v| v["name"] == "bridge_auth" && v["value"] == "network");
+                    // `bridge_auth`/`lifecycle_auth: network` is a bridge route without a secret
+                    // (networkpolicies.yaml).
+                    let unused = [("bridge_secret", "bridge_auth"), ("lifecycle_secret", "lifecycle_auth")].iter().any(
+                        |(secret, auth)| {
+                            reference == *secret
+                                && app["spec"]["variables"]
+                                    .as_array()
+                                    .unwrap()
+                                    .iter()
+                                    .any(|v| v["name"] == *auth && v["value"] == "network")
+                        },
+                    );
                     assert!(set || !secret || unused, "SpinApp {name}: `{component}` needs the secret `{reference}`");
                 }
             }
@@ -181,10 +186,15 @@ fn probes_use_the_health_path_spin_serves() {
     for overlay in overlays() {
         let Some(documents) = render(&overlay) else { return };
         let paths = probe_paths(&documents);
+        let manifest = Manifest::load(&manifest_path()).unwrap();
         for app in documents.iter().filter(|d| d["kind"] == "SpinApp") {
             let name = app["metadata"]["name"].as_str().unwrap();
-            let http = app["spec"]["components"].as_array().unwrap().iter().any(|c| c != "worker");
-            // The worker's pods run no HTTP trigger, so there is nothing to probe there.
+            let http = app["spec"]["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| manifest.http_triggers.iter().any(|t| t.component == c.as_str().unwrap()));
+            // The workers' pods run no HTTP trigger, so there is nothing to probe there.
             assert_eq!(
                 paths.iter().filter(|(a, _, _)| a == name).count(),
                 if http { 2 } else { 0 },
@@ -379,10 +389,22 @@ fn kafka_sources_start_at_latest_and_dead_letter_what_the_bridge_refuses() {
             // No credential in the source: the bridge it feeds admits the dispatcher by network.
             assert!(spec["ceOverrides"].is_null(), "{name} carries no secret");
             let uri = spec["sink"]["uri"].as_str().unwrap();
-            let host = uri.trim_start_matches("http://").split('.').next().unwrap();
+            let (host, path) = uri.trim_start_matches("http://").split_once('/').unwrap();
+            let host = host.split('.').next().unwrap();
+            // Each topic goes to the route of its kind (the other route refuses it with 422).
+            let topics: Vec<&str> = spec["topics"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+            let (route, component, auth) = match topics.as_slice() {
+                ["discord.commands.incoming"] => ("bridge/kafka", "bridge", "bridge_auth"),
+                ["argo.workflows.completions"] => ("bridge/lifecycle", "lifecycle-bridge", "lifecycle_auth"),
+                other => panic!("{name}: which route takes {other:?}?"),
+            };
+            assert_eq!(path, route, "{name} feeds the route of its kind");
             let app = documents.iter().find(|d| d["kind"] == "SpinApp" && d["metadata"]["name"] == host).unwrap();
-            let auth =
-                app["spec"]["variables"].as_array().unwrap().iter().find(|v| v["name"] == "bridge_auth").unwrap();
+            assert!(
+                app["spec"]["components"].as_array().unwrap().iter().any(|c| c == component),
+                "{name}: {host} serves /{route}"
+            );
+            let auth = app["spec"]["variables"].as_array().unwrap().iter().find(|v| v["name"] == auth).unwrap();
             assert_eq!(auth["value"], "network", "{name} feeds {host}");
         }
     }
@@ -428,12 +450,105 @@ fn network_policies_guard_redis_and_the_app() {
             assert_eq!(&labels[k], v, "SpinApp {} may reach Redis", app["metadata"]["name"]);
         }
     }
-    // The Kafka bridge: the Kafka source dispatcher alone.
+    // The Kafka bridge (both routes, no secret): the Kafka source dispatcher alone.
     let bridge = policy_for(&labels_of("facteur-bridge"));
+    assert_eq!(bridge["spec"]["ingress"].as_array().unwrap().len(), 1);
+    assert_eq!(bridge["spec"]["ingress"][0]["from"].as_array().unwrap().len(), 1);
     assert_eq!(
         bridge["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
         "knative-eventing"
     );
+    assert!(bridge["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"].is_object());
+    // The lifecycle bridge: workflow pods in `argo` alone.
+    let lifecycle = policy_for(&labels_of("facteur-lifecycle"));
+    assert_eq!(lifecycle["spec"]["ingress"].as_array().unwrap().len(), 1);
+    let from = &lifecycle["spec"]["ingress"][0]["from"];
+    assert_eq!(from.as_array().unwrap().len(), 1);
+    assert_eq!(from[0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "argo");
+    assert!(from[0]["podSelector"].is_object());
+}
+
+/// Issue 15: commands and lifecycle events travel apart. In spin.toml: each bridge route and
+/// each worker takes one kind (`accepts`), with its own auth, secret and channel, and the
+/// workers subscribe to the channel their bridge publishes to. On the cluster: the two channels
+/// differ, the two secrets never share a Secret key, the app workflow pods reach serves only
+/// the lifecycle route, and the example template's exit handler posts there with the lifecycle
+/// secret.
+#[test]
+fn commands_and_lifecycle_events_travel_apart() {
+    let manifest = Manifest::load(&manifest_path()).unwrap();
+    let route_of =
+        |component: &str| manifest.http_triggers.iter().find(|t| t.component == component).map(|t| t.route.to_string());
+    let vars = |component: &str| &manifest.components[component].variables;
+    // (component, accepts, route or channel template, secret, auth)
+    assert_eq!(route_of("bridge").as_deref(), Some("/bridge/kafka"));
+    assert_eq!(route_of("lifecycle-bridge").as_deref(), Some("/bridge/lifecycle"));
+    for (component, accepts, secret, auth, channel) in [
+        ("bridge", "commands", "bridge_secret", "bridge_auth", "events_channel"),
+        ("lifecycle-bridge", "lifecycle", "lifecycle_secret", "lifecycle_auth", "lifecycle_channel"),
+    ] {
+        let v = vars(component);
+        assert_eq!(v["accepts"], accepts, "{component}");
+        assert_eq!(v[secret], format!("{{{{ {secret} }}}}"), "{component}");
+        assert_eq!(v[auth], format!("{{{{ {auth} }}}}"), "{component}");
+        assert_eq!(v[channel], format!("{{{{ {channel} }}}}"), "{component}");
+        let others: Vec<&String> = v
+            .keys()
+            .filter(|k| {
+                ["bridge_secret", "lifecycle_secret", "events_channel", "lifecycle_channel"].contains(&k.as_str())
+            })
+            .collect();
+        assert_eq!(others.len(), 2, "{component} reads only its own secret and channel: {others:?}");
+    }
+    for (component, accepts, channel) in
+        [("worker", "commands", "events_channel"), ("lifecycle-worker", "lifecycle", "lifecycle_channel")]
+    {
+        assert_eq!(vars(component)["accepts"], accepts, "{component}");
+        let trigger = manifest.redis_triggers.iter().find(|t| t.component == component).unwrap();
+        assert_eq!(trigger.channel, format!("{{{{ {channel} }}}}"), "{component}");
+    }
+    // The lifecycle worker cannot start anything: no Argo token, Argo not an allowed host.
+    let lifecycle = &manifest.components["lifecycle-worker"];
+    assert!(!lifecycle.variables.contains_key("argo_token") && !lifecycle.variables.contains_key("role_map"));
+    assert_eq!(lifecycle.allowed_outbound_hosts, ["{{ discord_api_url }}"]);
+    assert_ne!(manifest.variables["events_channel"].default, manifest.variables["lifecycle_channel"].default);
+    assert_eq!(manifest.variables["event_max_age_secs"].default.as_deref(), Some("900"));
+
+    let Some(documents) = rendered() else { return };
+    let config = documents.iter().find(|d| d["kind"] == "ConfigMap" && d["metadata"]["name"] == "facteur-config");
+    let config = &config.unwrap()["data"];
+    assert_ne!(config["events_channel"], config["lifecycle_channel"], "two channels");
+    let app = |name: &str| documents.iter().find(|d| d["kind"] == "SpinApp" && d["metadata"]["name"] == name).unwrap();
+    let source_of = |app: &Value, variable: &str| -> Option<Value> {
+        let v = app["spec"]["variables"].as_array().unwrap().iter().find(|v| v["name"] == variable)?;
+        Some(v["valueFrom"]["secretKeyRef"].clone())
+    };
+    let lifecycle_app = app("facteur-lifecycle");
+    assert_eq!(lifecycle_app["spec"]["components"], serde_json::json!(["lifecycle-bridge"]));
+    let lifecycle_secret = source_of(lifecycle_app, "lifecycle_secret").expect("facteur-lifecycle's secret");
+    assert!(lifecycle_secret.is_object());
+    for other in documents.iter().filter(|d| d["kind"] == "SpinApp") {
+        if let Some(commands) = source_of(other, "bridge_secret") {
+            assert_ne!(commands, lifecycle_secret, "the commands' secret is not the lifecycle secret");
+        }
+    }
+    let template = documents.iter().find(|d| d["kind"] == "WorkflowTemplate").unwrap();
+    let report = template["spec"]["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| Some(t["name"].as_str().unwrap()) == template["spec"]["onExit"].as_str())
+        .expect("the exit handler");
+    let script = report["container"]["args"][0].as_str().unwrap();
+    assert!(script.contains("http://facteur-lifecycle.facteur.svc.cluster.local/bridge/lifecycle"), "{script}");
+    assert!(!script.contains("/bridge/kafka"), "{script}");
+    let secret = report["container"]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|e| e["valueFrom"]["secretKeyRef"].as_object().cloned())
+        .expect("the exit handler's secret");
+    assert_eq!(Value::Object(secret), lifecycle_secret, "the exit handler presents the lifecycle secret");
 }
 
 /// Fields kustomize deprecated (v5 warns or fails on them).
