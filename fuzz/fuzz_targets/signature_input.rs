@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let signature = parts.next().and_then(|s| std::str::from_utf8(s).ok());
     let timestamp = parts.next().and_then(|s| std::str::from_utf8(s).ok());
     let body = parts.next().unwrap_or_default();
-    let received = Received { method: "POST", signature, timestamp, body };
+    let received = Received { method: "POST", client: Some("127.0.0.1:1"), signature, timestamp, body };
     let now = timestamp.and_then(|t| t.parse().ok()).unwrap_or(0);
     assert!(admit(&received, &verifier, now).is_err(), "a forged request was accepted");
 });

@@ -12,7 +12,7 @@ use crate::catalog::{Catalog, Command, Submission};
 use crate::config::ArgoSettings;
 use crate::discord::{Choice, Interaction, InteractionResponse, InteractionType, Message};
 use crate::events::CommandEvent;
-use crate::history::{self, Run, RunRecord, TOKEN_TTL_SECS};
+use crate::history::{self, Reply, Run, RunRecord, TOKEN_TTL_SECS};
 use crate::policy::{Caller, Policy};
 use crate::ports::{Argo, Audit, Deadline, Discord, Ports};
 use crate::replies;
@@ -178,8 +178,6 @@ fn remember(
         command: command.name.clone(),
         interaction_id: interaction.id.clone(),
         application_id: interaction.application_id.clone(),
-        token: interaction.token.clone(),
-        token_expires_at: token_issued_at + TOKEN_TTL_SECS,
         channel_id: interaction.channel_id.clone(),
         user_id: interaction.user_id().map(str::to_owned),
         expires_at: now + settings.history_ttl,
@@ -191,7 +189,8 @@ fn remember(
         submitted_at: now,
         expires_at: now + settings.history_ttl,
     };
-    if let Err(e) = history::save_run(ports.store(), &record, run, now) {
+    let reply = Reply { token: interaction.token.clone(), expires_at: token_issued_at + TOKEN_TTL_SECS };
+    if let Err(e) = history::save_run(ports.store(), &record, &reply, run, now) {
         ports.log(format!("could not record the run of interaction {}: {e}", interaction.id));
     }
 }
@@ -239,12 +238,14 @@ pub struct Recipient {
 }
 
 impl Recipient {
-    pub fn of_record(record: &RunRecord) -> Self {
+    /// A run's recipient: its reply while the token is valid (`reply`), else its channel.
+    pub fn of_record(record: &RunRecord, reply: Option<Reply>) -> Self {
+        let (token, token_expires_at) = reply.map_or((String::new(), 0), |r| (r.token, r.expires_at));
         Self {
             interaction_id: record.interaction_id.clone(),
             application_id: record.application_id.clone(),
-            token: record.token.clone(),
-            token_expires_at: record.token_expires_at,
+            token,
+            token_expires_at,
             channel_id: record.channel_id.clone(),
         }
     }

@@ -1,7 +1,20 @@
 //! Run history kept in Spin key-value storage: where to report on each run facteur started
 //! (lifecycle events name only the workflow) and each member's recent runs (`/workflow status`,
-//! ownership, autocomplete). Key-value stores have no TTL, so expiry is stored and enforced on
-//! read.
+//! ownership, autocomplete).
+//!
+//! Key-value stores have no TTL, so every key has its expiry in its value, enforced on read,
+//! and is listed in an expiry index (`expiries:<slot>`, one per 15-minute slot); every write
+//! first deletes what has expired (a sweep). An interaction token lives in a key of its own
+//! (`reply:…`) that expires with the token. The keys:
+//!
+//! | key | holds | expires |
+//! |---|---|---|
+//! | `run:<namespace>:<workflow>` | [`RunRecord`]: command, interaction, channel, member | history TTL |
+//! | `reply:<namespace>:<workflow>` | [`Reply`]: application id and interaction token | with the token (15 min) |
+//! | `runs:<user>` | the member's recent [`Run`]s | with their newest run |
+//! | `notified:<namespace>:<workflow>:<phase>` | that a phase was announced | history TTL |
+//! | `expiries:<slot>` | the keys expiring in that slot | swept with them |
+//! | `expiries:swept` | the last slot swept | never (one key) |
 
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +24,9 @@ use crate::ports::KeyValue;
 pub const TOKEN_TTL_SECS: u64 = 15 * 60;
 /// Recent runs kept per member.
 pub const MAX_RUNS: usize = 20;
+/// The expiry index's granularity: a key is deleted at most this long after it expired, at
+/// the next write.
+pub const SLOT_SECS: u64 = 15 * 60;
 
 /// One of a member's recent runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,14 +39,13 @@ pub struct Run {
 }
 
 /// workflow → where to tell about it, kept as long as the member's history: lifecycle events
-/// name the workflow, and may come after the interaction token expired.
+/// name the workflow, and may come after the interaction token expired. No token: that is
+/// [`Reply`]'s, which expires with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
     pub command: String,
     pub interaction_id: String,
     pub application_id: String,
-    pub token: String,
-    pub token_expires_at: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,8 +53,25 @@ pub struct RunRecord {
     pub expires_at: u64,
 }
 
+/// The interaction token of a run's reply, while it is valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    pub token: String,
+    pub expires_at: u64,
+}
+
+/// Something stored with an expiry.
+#[derive(Deserialize)]
+struct Expiring {
+    expires_at: u64,
+}
+
 pub fn run_key(namespace: &str, workflow: &str) -> String {
     format!("run:{namespace}:{workflow}")
+}
+
+pub fn reply_key(namespace: &str, workflow: &str) -> String {
+    format!("reply:{namespace}:{workflow}")
 }
 
 /// Marks that a run's phase was announced, so a redelivered lifecycle event is not.
@@ -47,14 +79,26 @@ pub fn notified_key(namespace: &str, workflow: &str, phase: &str) -> String {
     format!("notified:{namespace}:{workflow}:{phase}")
 }
 
-/// Decodes a run record, or `None` when absent, unreadable or expired at `now`.
-pub fn read_run_record(bytes: Option<&[u8]>, now: u64) -> Option<RunRecord> {
-    let record: RunRecord = serde_json::from_slice(bytes?).ok()?;
-    (record.expires_at > now).then_some(record)
-}
-
 pub fn runs_key(user_id: &str) -> String {
     format!("runs:{user_id}")
+}
+
+fn slot_key(slot: u64) -> String {
+    format!("expiries:{slot}")
+}
+
+const SWEPT_KEY: &str = "expiries:swept";
+
+/// Decodes a stored value, or `None` when absent, unreadable or expired at `now`.
+fn read_live<T: serde::de::DeserializeOwned>(bytes: Option<&[u8]>, now: u64) -> Option<T> {
+    let bytes = bytes?;
+    let expiring: Expiring = serde_json::from_slice(bytes).ok()?;
+    (expiring.expires_at > now).then(|| serde_json::from_slice(bytes).ok()).flatten()
+}
+
+/// Decodes a run record, or `None` when absent, unreadable or expired at `now`.
+pub fn read_run_record(bytes: Option<&[u8]>, now: u64) -> Option<RunRecord> {
+    read_live(bytes, now)
 }
 
 /// Decodes a member's runs, newest first, without the expired ones.
@@ -72,16 +116,71 @@ pub fn add_run(mut runs: Vec<Run>, run: Run, now: u64) -> Vec<Run> {
     runs
 }
 
-/// Records where to report on a run, and adds it to its member's recent runs.
-pub fn save_run(store: &impl KeyValue, record: &RunRecord, run: Run, now: u64) -> Result<(), String> {
+/// Writes `value` under `key` and lists the key for deletion once `expires_at` has passed.
+fn put(store: &impl KeyValue, key: &str, value: &[u8], expires_at: u64) -> Result<(), String> {
+    store.set(key, value).map_err(|e| format!("saving {}: {e}", kind(key)))?;
+    let slot = slot_key(expires_at / SLOT_SECS);
+    let mut keys: Vec<String> = store.get(&slot)?.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    if !keys.iter().any(|k| k == key) {
+        keys.push(key.to_owned());
+        store.set(&slot, &serde_json::to_vec(&keys).expect("keys serialise")).map_err(|e| format!("indexing: {e}"))?;
+    }
+    Ok(())
+}
+
+/// What a key holds, for error messages (keys hold ids, never tokens).
+fn kind(key: &str) -> &str {
+    key.split(':').next().unwrap_or(key)
+}
+
+/// Deletes every key listed in a slot that has fully passed, unless a later write gave it a
+/// later expiry (a member's run list, re-saved), then the slot itself.
+pub fn sweep(store: &impl KeyValue, now: u64) -> Result<(), String> {
+    let current = now / SLOT_SECS;
+    let swept = store.get(SWEPT_KEY)?.and_then(|b| String::from_utf8(b).ok()).and_then(|s| s.parse::<u64>().ok());
+    // A fresh store: nothing older than the week of history can be listed.
+    let from = swept.map_or(current.saturating_sub(2 * 7 * 24 * 3600 / SLOT_SECS), |s| s + 1);
+    for slot in from..current {
+        let Some(listed) = store.get(&slot_key(slot))? else { continue };
+        let keys: Vec<String> = serde_json::from_slice(&listed).unwrap_or_default();
+        for key in keys {
+            if !still_live(store.get(&key)?.as_deref(), now) {
+                store.delete(&key)?;
+            }
+        }
+        store.delete(&slot_key(slot))?;
+    }
+    if swept != Some(current.saturating_sub(1)) {
+        store.set(SWEPT_KEY, current.saturating_sub(1).to_string().as_bytes())?;
+    }
+    Ok(())
+}
+
+/// A value with an `expires_at` in the future, or a list with one such element.
+fn still_live(bytes: Option<&[u8]>, now: u64) -> bool {
+    let Some(bytes) = bytes else { return false };
+    if let Ok(one) = serde_json::from_slice::<Expiring>(bytes) {
+        return one.expires_at > now;
+    }
+    serde_json::from_slice::<Vec<Expiring>>(bytes).is_ok_and(|all| all.iter().any(|e| e.expires_at > now))
+}
+
+/// Records where to report on a run and its reply's token, and adds it to its member's recent
+/// runs; first deletes what has expired.
+pub fn save_run(store: &impl KeyValue, record: &RunRecord, reply: &Reply, run: Run, now: u64) -> Result<(), String> {
+    sweep(store, now)?;
     let json = serde_json::to_vec(record).expect("records always serialise");
-    store.set(&run_key(&run.namespace, &run.workflow), &json).map_err(|e| format!("saving the run record: {e}"))?;
+    put(store, &run_key(&run.namespace, &run.workflow), &json, record.expires_at)?;
+    if reply.expires_at > now {
+        let json = serde_json::to_vec(reply).expect("replies always serialise");
+        put(store, &reply_key(&run.namespace, &run.workflow), &json, reply.expires_at)?;
+    }
     if let Some(user) = &record.user_id {
         let key = runs_key(user);
         let stored = store.get(&key).map_err(|e| format!("reading recent runs: {e}"))?;
         let runs = add_run(read_runs(stored.as_deref(), now), run, now);
-        let json = serde_json::to_vec(&runs).expect("runs always serialise");
-        store.set(&key, &json).map_err(|e| format!("saving recent runs: {e}"))?;
+        let newest = runs.iter().map(|r| r.expires_at).max().unwrap_or(now);
+        put(store, &key, &serde_json::to_vec(&runs).expect("runs always serialise"), newest)?;
     }
     Ok(())
 }
@@ -103,21 +202,111 @@ pub fn run_record(
     Ok(read_run_record(bytes.as_deref(), now))
 }
 
-/// Whether this phase of the run was already announced.
-pub fn was_notified(store: &impl KeyValue, namespace: &str, workflow: &str, phase: &str) -> Result<bool, String> {
-    store.exists(&notified_key(namespace, workflow, phase)).map_err(|e| format!("reading a marker: {e}"))
+/// The run's reply token, while it is valid.
+pub fn reply(store: &impl KeyValue, namespace: &str, workflow: &str, now: u64) -> Result<Option<Reply>, String> {
+    let bytes = store.get(&reply_key(namespace, workflow)).map_err(|e| format!("reading the reply: {e}"))?;
+    Ok(read_live(bytes.as_deref(), now))
 }
 
-pub fn mark_notified(store: &impl KeyValue, namespace: &str, workflow: &str, phase: &str) -> Result<(), String> {
-    store.set(&notified_key(namespace, workflow, phase), b"1").map_err(|e| format!("saving a marker: {e}"))
+/// Whether this phase of the run was already announced.
+pub fn was_notified(
+    store: &impl KeyValue,
+    namespace: &str,
+    workflow: &str,
+    phase: &str,
+    now: u64,
+) -> Result<bool, String> {
+    let bytes = store.get(&notified_key(namespace, workflow, phase)).map_err(|e| format!("reading a marker: {e}"))?;
+    Ok(still_live(bytes.as_deref(), now))
+}
+
+/// Marks the phase announced for as long as the run is remembered.
+pub fn mark_notified(
+    store: &impl KeyValue,
+    namespace: &str,
+    workflow: &str,
+    phase: &str,
+    expires_at: u64,
+    now: u64,
+) -> Result<(), String> {
+    sweep(store, now)?;
+    let marker = serde_json::json!({ "expires_at": expires_at }).to_string();
+    put(store, &notified_key(namespace, workflow, phase), marker.as_bytes(), expires_at)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::memory::MemoryStore;
 
     fn run(name: &str, expires_at: u64) -> Run {
         Run { workflow: name.into(), namespace: "argo".into(), command: "plan".into(), submitted_at: 0, expires_at }
+    }
+
+    const TTL: u64 = 7 * 24 * 3600;
+
+    fn started(store: &MemoryStore, name: &str, user: &str, now: u64) {
+        let record = RunRecord {
+            command: "plan".into(),
+            interaction_id: name.into(),
+            application_id: "2".into(),
+            channel_id: Some("6".into()),
+            user_id: Some(user.into()),
+            expires_at: now + TTL,
+        };
+        let reply = Reply { token: format!("token-{name}"), expires_at: now + TOKEN_TTL_SECS };
+        save_run(store, &record, &reply, run(name, now + TTL), now).unwrap();
+    }
+
+    fn keys(store: &MemoryStore) -> Vec<String> {
+        store.0.borrow().keys().filter(|k| !k.starts_with("expiries:")).cloned().collect()
+    }
+
+    fn tokens(store: &MemoryStore) -> usize {
+        store.0.borrow().values().filter(|v| String::from_utf8_lossy(v).contains("token-")).count()
+    }
+
+    /// Every key facteur writes has an expiry and a deletion path: after a scenario and the
+    /// passing of time, only what is still valid is left, and no token outlives its 15 minutes
+    /// by more than a slot (deleted at the next write).
+    #[test]
+    fn every_key_expires_and_is_deleted_and_tokens_go_first() {
+        let store = MemoryStore::default();
+        let t0 = 1_800_000_000;
+        started(&store, "plan-1", "7", t0);
+        mark_notified(&store, "argo", "plan-1", "Running", t0 + TTL, t0 + 60).unwrap();
+        assert_eq!(keys(&store), ["notified:argo:plan-1:Running", "reply:argo:plan-1", "run:argo:plan-1", "runs:7"]);
+        assert!(reply(&store, "argo", "plan-1", t0 + TOKEN_TTL_SECS).unwrap().is_none(), "expired on read");
+
+        // Half an hour later another run starts: the first token is gone, nothing else.
+        let t1 = t0 + TOKEN_TTL_SECS + 2 * SLOT_SECS;
+        started(&store, "plan-2", "8", t1);
+        assert_eq!(tokens(&store), 1, "only plan-2's token is left");
+        assert!(store.0.borrow().contains_key("run:argo:plan-1"), "the run record lives on");
+
+        // A week and a slot later, a third run: everything of the first two is gone.
+        let t2 = t1 + TTL + 2 * SLOT_SECS;
+        started(&store, "plan-3", "7", t2);
+        assert_eq!(keys(&store), ["reply:argo:plan-3", "run:argo:plan-3", "runs:7"]);
+        assert_eq!(runs(&store, "7", t2).unwrap().len(), 1);
+        // The index holds only slots still to come, and the marker.
+        let index: Vec<String> = store.0.borrow().keys().filter(|k| k.starts_with("expiries:")).cloned().collect();
+        assert!(
+            index
+                .iter()
+                .all(|k| k == SWEPT_KEY || k.trim_start_matches("expiries:").parse::<u64>().unwrap() >= t2 / SLOT_SECS),
+            "{index:?}"
+        );
+    }
+
+    #[test]
+    fn a_members_list_re_saved_later_is_not_swept_with_its_first_slot() {
+        let store = MemoryStore::default();
+        let t0 = 1_800_000_000;
+        started(&store, "plan-1", "7", t0);
+        started(&store, "plan-2", "7", t0 + TTL - 60);
+        sweep(&store, t0 + TTL + 2 * SLOT_SECS).unwrap();
+        assert_eq!(runs(&store, "7", t0 + TTL + 2 * SLOT_SECS).unwrap().len(), 1, "plan-2 is still listed");
     }
 
     #[test]

@@ -148,13 +148,12 @@ impl Decision {
 
 impl Policy {
     /// Decides whether `caller` may run `command` (a role map key such as `plan` or `workflow:cancel`).
+    /// The allowlists apply to DMs too: a DM is in no guild, so a guild allowlist refuses it,
+    /// and its channel must be on a channel allowlist.
     pub fn decide(&self, command: &str, caller: &Caller) -> Decision {
-        let Some(roles) = caller.roles else {
-            if !self.allow_dms {
-                return Decision::deny(Reason::DirectMessagesDisabled);
-            }
-            return self.by_roles(command, &[]);
-        };
+        if caller.roles.is_none() && !self.allow_dms {
+            return Decision::deny(Reason::DirectMessagesDisabled);
+        }
         if let Some(guilds) = &self.guilds
             && !caller.guild_id.is_some_and(|g| guilds.contains(g))
         {
@@ -165,7 +164,7 @@ impl Policy {
         {
             return Decision::deny(Reason::ChannelNotAllowed);
         }
-        self.by_roles(command, roles)
+        self.by_roles(command, caller.roles.unwrap_or_default())
     }
 
     /// Decides an action of a command (`workflow:cancel`): by the role map entry of the action
@@ -250,6 +249,20 @@ mod tests {
         p.allow_dms = true;
         assert!(p.decide("review", &dm).allowed, "unlisted commands follow the default in DMs");
         assert_eq!(p.decide("plan", &dm).reason, Reason::NoGrantedRole, "a DM has no roles");
+    }
+
+    #[test]
+    fn allowlists_apply_to_dms_too() {
+        let dm = Caller { guild_id: None, channel_id: Some("dm"), roles: None };
+        let mut p = policy(Unlisted::Allow);
+        p.allow_dms = true;
+        p.guilds = Some(["g1".to_owned()].into());
+        assert_eq!(p.decide("review", &dm).reason, Reason::GuildNotAllowed, "a DM is in no allowed guild");
+        p.guilds = None;
+        p.channels = Some(["c1".to_owned()].into());
+        assert_eq!(p.decide("review", &dm).reason, Reason::ChannelNotAllowed);
+        p.channels = Some(["dm".to_owned()].into());
+        assert!(p.decide("review", &dm).allowed, "a listed DM channel");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! `workflow:<action>:<namespace>:<name>`: the gateway routes it by its `workflow:` prefix to the
 //! `/workflow` component, which parses it back here. Built and parsed in this one place.
 
+use crate::argo::{is_namespace, is_object_name};
+
 /// What a button asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunAction {
@@ -57,7 +59,8 @@ impl RunButton {
         format!("{PREFIX}:{}:{}:{}", self.action.as_str(), self.namespace, self.name)
     }
 
-    /// The button a `custom_id` names; `None` for anything else (an older or foreign button).
+    /// The button a `custom_id` names; `None` for anything else (an older or foreign button,
+    /// or names that are not Kubernetes names: a custom id comes back from Discord, untrusted).
     /// An empty namespace is kept empty: the caller supplies its default.
     pub fn parse(custom_id: &str) -> Option<Self> {
         let mut parts = custom_id.splitn(4, ':');
@@ -67,7 +70,8 @@ impl RunButton {
         let action = parts.next()?;
         let action = RunAction::ALL.into_iter().find(|a| a.as_str() == action)?;
         let (namespace, name) = (parts.next()?, parts.next()?);
-        (!name.is_empty()).then(|| Self::new(action, namespace, name))
+        let valid = (namespace.is_empty() || is_namespace(namespace)) && is_object_name(name);
+        valid.then(|| Self::new(action, namespace, name))
     }
 }
 

@@ -94,6 +94,11 @@ fn slash(ports: &impl Ports, settings: &RunSettings, interaction: &Interaction) 
             return Answer::tell(format!("`/{COMMAND} {action}`: {}", invalid.0));
         }
     };
+    if let Some(name) = values.get("name").filter(|name| !argo::is_object_name(name)) {
+        let details = json!({ "action": action, "error": "not a workflow name" });
+        ports.audit(audit::line(AuditEvent::Invalid, COMMAND, interaction, details));
+        return Answer::tell(format!("`{name}` is not a workflow name."));
+    }
     let runs = recent_runs(ports, interaction);
     let target = values.get("name").map(|name| locate(name, &runs, &settings.argo.namespace));
     let work = match (action.as_str(), target) {
@@ -133,7 +138,7 @@ async fn button(ports: &impl Ports, settings: &RunSettings, interaction: &Intera
         return Answer::tell(denial);
     }
     match button.action {
-        RunAction::Refresh => Answer::Now(match get(ports, namespace, name, Deadline::Inline).await {
+        RunAction::Refresh => Answer::Now(match facteurs(ports, namespace, name, Deadline::Inline).await {
             Ok(workflow) => InteractionResponse::update(replies::status(&workflow, &settings.argo.ui_url, ports.now())),
             Err(e) => InteractionResponse::ephemeral(e.explain_run(name, namespace)),
         }),
@@ -156,17 +161,12 @@ async fn button(ports: &impl Ports, settings: &RunSettings, interaction: &Intera
 pub async fn perform(ports: &impl Ports, settings: &RunSettings, interaction: &Interaction, work: Work) -> Message {
     let ui = settings.argo.ui_url.as_str();
     match work {
-        Work::Status { namespace, name } => match get(ports, &namespace, &name, Deadline::Configured).await {
+        Work::Status { namespace, name } => match facteurs(ports, &namespace, &name, Deadline::Configured).await {
             Ok(workflow) => replies::status(&workflow, ui, ports.now()),
             Err(e) => Message::new(e.explain_run(&name, &namespace)),
         },
         Work::NoRecentRun => Message::new("You have no recent runs. Name one: `/workflow status name:<workflow>`."),
-        Work::Logs { namespace, name, tail } => {
-            match send(ports, &argo::logs(&namespace, &name, tail)).await.and_then(|(s, b)| argo::parse_logs(s, &b)) {
-                Ok(lines) => replies::logs(&name, &lines),
-                Err(e) => Message::new(e.explain_run(&name, &namespace)),
-            }
-        }
+        Work::Logs { namespace, name, tail } => logs(ports, settings, interaction, &namespace, &name, tail).await,
         Work::Retry { namespace, name } => retry(ports, settings, interaction, &namespace, &name).await,
         Work::List { command: Some(command), .. } => list_command(ports, settings, &command).await,
         Work::List { command: None, runs } => list_own(ports, settings, interaction, &runs).await,
@@ -228,6 +228,46 @@ async fn get(ports: &impl Ports, namespace: &str, name: &str, deadline: Deadline
     argo::parse_workflow(status, &body)
 }
 
+/// The run, if facteur started it: anything else in the namespace is answered as not found
+/// (reads are limited to facteur's runs).
+async fn facteurs(ports: &impl Ports, namespace: &str, name: &str, deadline: Deadline) -> Result<Workflow, ArgoError> {
+    let workflow = get(ports, namespace, name, deadline).await?;
+    if workflow.is_facteurs() {
+        Ok(workflow)
+    } else {
+        ports.log(format!("{namespace}/{name} is not a run facteur started; answered as not found"));
+        Err(ArgoError::Rejected { status: 404, message: "not a run facteur started".to_owned() })
+    }
+}
+
+/// The last lines of a run's main containers: facteur's runs only, and with `owner_only`
+/// only the member who started it (its `user-id` label) or a workflow admin.
+async fn logs(
+    ports: &impl Ports,
+    settings: &RunSettings,
+    interaction: &Interaction,
+    namespace: &str,
+    name: &str,
+    tail: u32,
+) -> Message {
+    let workflow = match facteurs(ports, namespace, name, Deadline::Configured).await {
+        Ok(workflow) => workflow,
+        Err(e) => return Message::new(e.explain_run(name, namespace)),
+    };
+    let owner = workflow.metadata.labels.user_id.as_deref();
+    let member = interaction.user_id().map(argo::label_value);
+    let admin = settings.policy.grants("workflow:admin", &Caller::of(interaction));
+    if settings.owner_only && owner != member.as_deref() && !admin {
+        let details = json!({ "reason": "not_owner", "workflow": name });
+        ports.audit(audit::line(AuditEvent::Denied, &format!("{COMMAND} logs"), interaction, details));
+        return Message::new(format!("Only the member who started `{name}` (or a workflow admin) can read its logs."));
+    }
+    match send(ports, &argo::logs(namespace, name, tail)).await.and_then(|(s, b)| argo::parse_logs(s, &b)) {
+        Ok(lines) => replies::logs(name, &lines),
+        Err(e) => Message::new(e.explain_run(name, namespace)),
+    }
+}
+
 async fn retry(
     ports: &impl Ports,
     settings: &RunSettings,
@@ -235,7 +275,7 @@ async fn retry(
     namespace: &str,
     name: &str,
 ) -> Message {
-    let workflow = match get(ports, namespace, name, Deadline::Configured).await {
+    let workflow = match facteurs(ports, namespace, name, Deadline::Configured).await {
         Ok(workflow) => workflow,
         Err(e) => return Message::new(e.explain_run(name, namespace)),
     };
@@ -262,6 +302,9 @@ async fn cancel(
     namespace: &str,
     name: &str,
 ) -> Message {
+    if let Err(e) = facteurs(ports, namespace, name, Deadline::Configured).await {
+        return Message::new(e.explain_run(name, namespace));
+    }
     let who = interaction.invoker().map_or("a Discord member", |u| u.username.as_str());
     let (request, event) = if action == RunAction::Stop {
         (argo::stop(namespace, name, &format!("stopped from Discord by {who}")), AuditEvent::Stopped)
@@ -365,13 +408,15 @@ pub async fn announce(ports: &impl Ports, ui_url: &str, event: &LifecycleEvent) 
         ));
         return Ok(());
     };
-    if history::was_notified(ports.store(), namespace, workflow, phase)? {
+    let now = ports.now();
+    if history::was_notified(ports.store(), namespace, workflow, phase, now)? {
         ports.log(format!("{namespace}/{workflow} was already announced as {phase}; skipped"));
         return Ok(());
     }
     let message = replies::lifecycle(event, &record.command, ui_url);
-    deliver(ports, &Recipient::of_record(&record), &message).await?;
-    history::mark_notified(ports.store(), namespace, workflow, phase)
+    let reply = history::reply(ports.store(), namespace, workflow, now)?;
+    deliver(ports, &Recipient::of_record(&record, reply), &message).await?;
+    history::mark_notified(ports.store(), namespace, workflow, phase, record.expires_at, now)
 }
 
 #[cfg(test)]

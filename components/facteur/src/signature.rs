@@ -58,6 +58,12 @@ impl Verifier {
         hex::encode(self.key.as_bytes())
     }
 
+    /// Whether this is facteur's published development key (`config::DEV_PUBLIC_KEY`), whose
+    /// private half anyone has: admission accepts it from this machine only.
+    pub fn is_development(&self) -> bool {
+        self.public_key_hex() == crate::config::DEV_PUBLIC_KEY
+    }
+
     /// Checks a request's headers and raw body at time `now` (Unix seconds).
     pub fn verify(
         &self,

@@ -1,13 +1,16 @@
 //! `interactions`: the only public route for Discord.
 //!
-//! It does the cheap, common work once (method, size, signature, JSON, PING) and hands the
-//! untouched request to the command's component by service chaining. Whatever goes wrong
-//! after the request is admitted, the member gets an ephemeral answer, never an error page.
+//! It checks what needs no signature (method, size, the development key's origin, JSON),
+//! routes by command name or `custom_id` prefix, and hands the untouched request to the
+//! command's component by service chaining; that component verifies the signature (each request
+//! is verified once, by the component that acts on it) and its refusals pass through. What the
+//! gateway answers itself (PING, unknown commands) it verifies first. Whatever goes wrong after
+//! a request is admitted, the member gets an ephemeral answer, never an error page.
 
 use facteur::catalog::Catalog;
 use facteur::discord::{InteractionResponse, InteractionType};
 use facteur::routing::{Target, route};
-use facteur::spin::{misconfigured, receive, reply, variables};
+use facteur::spin::{misconfigured, receive_unverified, reject, reply, variables};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
@@ -18,17 +21,21 @@ async fn handle(req: IncomingRequest) -> Response {
         Ok(verifier) => verifier,
         Err(e) => return misconfigured("interactions", &e),
     };
-    if vars.uses_dev_key() {
-        eprintln!(
-            "interactions: WARNING: discord_public_key is the public development key; anyone can sign requests. Set your application's key."
-        );
-    }
-    let (request, interaction) = match receive(req, &verifier).await {
+    let (request, interaction) = match receive_unverified(req, &verifier).await {
         Ok(received) => received,
-        Err(refusal) => return refusal,
+        Err(refusal) => {
+            eprintln!("interactions: refused a request: {}", refusal.status());
+            return refusal;
+        }
     };
     let catalog = Catalog::embedded();
-    match route(&catalog, &interaction) {
+    let target = route(&catalog, &interaction);
+    if !matches!(target, Target::Component { .. })
+        && let Err(refusal) = request.verify(&verifier)
+    {
+        return reject(&refusal);
+    }
+    match target {
         Target::Pong => reply(&InteractionResponse::pong()),
         Target::Unknown { command } => {
             eprintln!("interactions: no component serves `{command}` (interaction {})", interaction.id);
@@ -43,7 +50,8 @@ async fn handle(req: IncomingRequest) -> Response {
             reply(&InteractionResponse::ephemeral("facteur does not handle this kind of interaction."))
         }
         Target::Component { command, component } => match request.forward(component).await {
-            Ok(response) if (200..300).contains(response.status()) => response,
+            // An answer, or the component's own refusal of the request (a bad signature: 401).
+            Ok(response) if (200..300).contains(response.status()) || *response.status() == 401 => response,
             failure => {
                 let cause = match failure {
                     Ok(response) => format!("status {}", response.status()),

@@ -29,6 +29,20 @@ pub fn workflow_name(command: &str, id: &str) -> String {
     name.trim_matches('-').to_owned()
 }
 
+/// A Kubernetes object name (DNS-1123 subdomain): what a workflow name must be before it goes
+/// into an Argo URL.
+pub fn is_object_name(name: &str) -> bool {
+    (1..=253).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// A namespace name (DNS-1123 label).
+pub fn is_namespace(name: &str) -> bool {
+    name.len() <= 63 && !name.contains('.') && is_object_name(name)
+}
+
 /// Label values are at most 63 characters of `[-_.a-zA-Z0-9]`, starting and ending with an
 /// alphanumeric; anything else is replaced, so a label can never break the `k=v,…` string.
 pub fn label_value(value: &str) -> String {

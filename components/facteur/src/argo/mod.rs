@@ -9,6 +9,6 @@ mod response;
 mod tests;
 
 pub use error::ArgoError;
-pub use identity::{Pairs, identity, label, label_value, workflow_name};
+pub use identity::{Pairs, identity, is_namespace, is_object_name, label, label_value, workflow_name};
 pub use request::*;
 pub use response::*;

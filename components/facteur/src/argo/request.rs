@@ -63,7 +63,7 @@ pub fn submit(spec: &SubmitSpec) -> ArgoRequest {
     }
     ArgoRequest {
         method: Method::Post,
-        path: format!("/api/v1/workflows/{}/submit", spec.namespace),
+        path: format!("/api/v1/workflows/{}/submit", segment(&spec.namespace)),
         body: Some(json!({
             "namespace": spec.namespace,
             "resourceKind": "WorkflowTemplate",
@@ -75,7 +75,11 @@ pub fn submit(spec: &SubmitSpec) -> ArgoRequest {
 
 /// `GET /api/v1/workflows/{namespace}/{name}`.
 pub fn get(namespace: &str, name: &str) -> ArgoRequest {
-    ArgoRequest { method: Method::Get, path: format!("/api/v1/workflows/{namespace}/{name}"), body: None }
+    ArgoRequest {
+        method: Method::Get,
+        path: format!("/api/v1/workflows/{}/{}", segment(namespace), segment(name)),
+        body: None,
+    }
 }
 
 /// `PUT …/{name}/stop`: stops the run; its exit handlers still run.
@@ -94,7 +98,11 @@ pub fn retry(namespace: &str, name: &str) -> ArgoRequest {
 }
 
 fn action(namespace: &str, name: &str, verb: &str, body: serde_json::Value) -> ArgoRequest {
-    ArgoRequest { method: Method::Put, path: format!("/api/v1/workflows/{namespace}/{name}/{verb}"), body: Some(body) }
+    ArgoRequest {
+        method: Method::Put,
+        path: format!("/api/v1/workflows/{}/{}/{verb}", segment(namespace), segment(name)),
+        body: Some(body),
+    }
 }
 
 /// `GET /api/v1/workflows/{namespace}` of the workflows matching a label selector, optionally
@@ -106,14 +114,22 @@ pub fn list(namespace: &str, label_selector: &str, prefix: Option<&str>, limit: 
         query.push(("nameFilter", "Prefix".to_owned()));
         query.push(("listOptions.fieldSelector", format!("metadata.name={prefix}")));
     }
-    ArgoRequest { method: Method::Get, path: format!("/api/v1/workflows/{namespace}?{}", encode(&query)), body: None }
+    ArgoRequest {
+        method: Method::Get,
+        path: format!("/api/v1/workflows/{}?{}", segment(namespace), encode(&query)),
+        body: None,
+    }
 }
 
 /// `GET /api/v1/workflow-templates/{namespace}` whose names contain `pattern`.
 pub fn templates(namespace: &str, pattern: &str) -> ArgoRequest {
     ArgoRequest {
         method: Method::Get,
-        path: format!("/api/v1/workflow-templates/{namespace}?{}", encode(&[("namePattern", pattern.to_owned())])),
+        path: format!(
+            "/api/v1/workflow-templates/{}?{}",
+            segment(namespace),
+            encode(&[("namePattern", pattern.to_owned())])
+        ),
         body: None,
     }
 }
@@ -124,9 +140,23 @@ pub fn logs(namespace: &str, name: &str, tail: u32) -> ArgoRequest {
     let query = [("logOptions.container", "main".to_owned()), ("logOptions.tailLines", tail.to_string())];
     ArgoRequest {
         method: Method::Get,
-        path: format!("/api/v1/workflows/{namespace}/{name}/log?{}", encode(&query)),
+        path: format!("/api/v1/workflows/{}/{}/log?{}", segment(namespace), segment(name), encode(&query)),
         body: None,
     }
+}
+
+/// A path segment, percent-encoded. Names are checked before they get here
+/// (`is_object_name`, `is_namespace`); this keeps a URL well-formed whatever arrives.
+fn segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn encode(pairs: &[(&str, String)]) -> String {

@@ -25,9 +25,12 @@ pub struct Metadata {
     pub labels: Labels,
 }
 
-/// The labels facteur reads back: who started the run (`facteur.dev/user-id`).
+/// The labels facteur reads back: which command started the run (only facteur's runs have
+/// one) and who (`facteur.dev/user-id`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Labels {
+    #[serde(default, rename = "facteur.dev/command")]
+    pub command: Option<String>,
     #[serde(default, rename = "facteur.dev/user-id")]
     pub user_id: Option<String>,
 }
@@ -135,6 +138,11 @@ impl Workflow {
     /// Succeeded, Failed or Error: the run is over.
     pub fn is_finished(&self) -> bool {
         self.phase().is_finished()
+    }
+
+    /// Whether facteur started it (it carries facteur's command label).
+    pub fn is_facteurs(&self) -> bool {
+        self.metadata.labels.command.is_some()
     }
 
     /// Why the run failed: the first failed pod's message (its step named), else the

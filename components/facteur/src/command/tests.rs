@@ -98,8 +98,8 @@ fn an_admitted_command_is_deferred_then_submitted_once_and_remembered() {
     assert_eq!(world.audit_events(), ["allowed", "submitted"]);
     let runs = history::runs(&world.store, USER, world.now.get()).unwrap();
     assert_eq!(runs[0].workflow, "plan-1190000000000000001");
-    let record = history::run_record(&world.store, "argo", "plan-1190000000000000001", world.now.get()).unwrap();
-    assert_eq!(record.unwrap().token_expires_at, world.now.get() + TOKEN_TTL_SECS);
+    let reply = history::reply(&world.store, "argo", "plan-1190000000000000001", world.now.get()).unwrap();
+    assert_eq!(reply.unwrap().expires_at, world.now.get() + TOKEN_TTL_SECS);
 }
 
 #[test]

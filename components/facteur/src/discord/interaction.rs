@@ -292,9 +292,7 @@ impl Interaction {
     pub fn subcommand_path(&self) -> Vec<&str> {
         let mut path = Vec::new();
         let mut options = self.top_options();
-        while let Some(sub) =
-            options.iter().find(|o| o.kind.is_subcommand())
-        {
+        while let Some(sub) = options.iter().find(|o| o.kind.is_subcommand()) {
             path.push(sub.name.as_str());
             options = &sub.options;
         }
@@ -304,9 +302,7 @@ impl Interaction {
     /// The options the member filled in, below any subcommand.
     pub fn leaf_options(&self) -> Vec<LeafOption<'_>> {
         let mut options = self.top_options();
-        while let Some(sub) =
-            options.iter().find(|o| o.kind.is_subcommand())
-        {
+        while let Some(sub) = options.iter().find(|o| o.kind.is_subcommand()) {
             options = &sub.options;
         }
         options

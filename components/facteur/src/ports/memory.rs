@@ -70,8 +70,9 @@ impl KeyValue for MemoryStore {
         Ok(())
     }
 
-    fn exists(&self, key: &str) -> Result<bool, String> {
-        Ok(self.0.borrow().contains_key(key))
+    fn delete(&self, key: &str) -> Result<(), String> {
+        self.0.borrow_mut().remove(key);
+        Ok(())
     }
 }
 

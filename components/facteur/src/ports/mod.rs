@@ -40,7 +40,8 @@ pub trait Discord {
 pub trait KeyValue {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String>;
-    fn exists(&self, key: &str) -> Result<bool, String>;
+    /// Deleting an absent key is not an error.
+    fn delete(&self, key: &str) -> Result<(), String>;
 }
 
 /// The audit trail: one JSON line per decision (see `crate::audit`).

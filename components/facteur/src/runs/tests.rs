@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::argo::Method;
-use crate::history::{self, RunRecord};
+use crate::history::{self, Reply, RunRecord};
 use crate::policy::RoleMap;
 use crate::ports::memory::{Memory, block_on};
 
@@ -54,8 +54,6 @@ fn world_with_run() -> Memory {
         command: "plan".into(),
         interaction_id: "1".into(),
         application_id: "2".into(),
-        token: "t".into(),
-        token_expires_at: now + 900,
         channel_id: Some("6".into()),
         user_id: Some(OWNER.into()),
         expires_at: now + 3600,
@@ -67,12 +65,15 @@ fn world_with_run() -> Memory {
         submitted_at: now,
         expires_at: now + 3600,
     };
-    history::save_run(&world.store, &record, run, now).unwrap();
+    history::save_run(&world.store, &record, &Reply { token: "t".into(), expires_at: now + 900 }, run, now).unwrap();
     world
 }
 
 fn phase(name: &str, phase: &str) -> (u16, Vec<u8>) {
-    (200, json!({"metadata": {"name": name, "namespace": "argo"}, "status": {"phase": phase}}).to_string().into_bytes())
+    let labels = json!({"facteur.dev/command": "plan", "facteur.dev/user-id": OWNER});
+    let workflow =
+        json!({"metadata": {"name": name, "namespace": "argo", "labels": labels}, "status": {"phase": phase}});
+    (200, workflow.to_string().into_bytes())
 }
 
 #[test]
@@ -91,7 +92,10 @@ fn only_the_owner_or_an_admin_may_cancel_and_a_refusal_calls_nothing() {
     world.argo.answer(|_| Ok(phase("plan-1", "Failed")));
     let message = block_on(perform(&world, &settings(), &owner, work));
     assert_eq!(message.content.as_deref(), Some("Terminated `plan-1`."));
-    assert_eq!(world.argo.paths(), ["PUT /api/v1/workflows/argo/plan-1/terminate"]);
+    assert_eq!(
+        world.argo.paths(),
+        ["GET /api/v1/workflows/argo/plan-1", "PUT /api/v1/workflows/argo/plan-1/terminate"]
+    );
     assert_eq!(world.audit_events().last().map(String::as_str), Some("terminated"));
 }
 
@@ -135,6 +139,24 @@ fn refresh_updates_in_place_within_the_inline_deadline() {
     let body: Value = serde_json::from_slice(&response.to_json()).unwrap();
     assert_eq!((body["type"].as_u64(), body["data"]["content"].as_str()), (Some(7), Some("`plan-1` is **Running**.")));
     assert_eq!(world.argo.requests.borrow()[0].1, Deadline::Inline);
+}
+
+#[test]
+fn runs_facteur_did_not_start_are_not_found_and_bad_names_call_nothing() {
+    let world = Memory::default();
+    world.argo.answer(|_| {
+        Ok((200, br#"{"metadata":{"name":"x","namespace":"argo"},"status":{"phase":"Running"}}"#.to_vec()))
+    });
+    let Answer::Later { work, .. } = block_on(answer(&world, &settings(), &slash(OWNER, &[OPS], "status", "x"))) else {
+        panic!("deferred")
+    };
+    let message = block_on(perform(&world, &settings(), &slash(OWNER, &[OPS], "status", "x"), work));
+    assert_eq!(message.content.as_deref(), Some("Workflow `x` was not found in namespace `argo`."));
+    let calls = world.argo.requests.borrow().len();
+    let bad = block_on(answer(&world, &settings(), &slash(OWNER, &[OPS], "status", "a/../b")));
+    let Answer::Now(response) = bad else { panic!("at once") };
+    assert!(String::from_utf8(response.to_json()).unwrap().contains("`a/../b` is not a workflow name."));
+    assert_eq!(world.argo.requests.borrow().len(), calls, "nothing called");
 }
 
 #[test]

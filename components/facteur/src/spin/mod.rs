@@ -32,6 +32,9 @@ pub fn now() -> u64 {
 /// An interactions request as received: what signature checking and forwarding need.
 pub struct InteractionRequest {
     pub method: String,
+    /// The client's address: the last `spin-client-addr` value. Spin appends its own after
+    /// any the client sent (Spin 3.6 and 4.0), so only the last one is Spin's.
+    pub client: Option<String>,
     pub path: String,
     pub signature: Option<String>,
     pub timestamp: Option<String>,
@@ -44,6 +47,7 @@ impl InteractionRequest {
     pub async fn read(req: IncomingRequest) -> Result<Self, Rejection> {
         let header = |name: &str| req.headers().get(name).into_iter().next().and_then(|v| String::from_utf8(v).ok());
         let (signature, timestamp) = (header(SIGNATURE_HEADER), header(TIMESTAMP_HEADER));
+        let client = req.headers().get("spin-client-addr").into_iter().last().and_then(|v| String::from_utf8(v).ok());
         let declared = header("content-length").and_then(|v| v.parse::<usize>().ok());
         let method = req.method().to_string();
         let path = req.path_with_query().unwrap_or_else(|| "/".to_owned());
@@ -60,18 +64,33 @@ impl InteractionRequest {
         } else {
             body.resize(MAX_BODY + 1, 0);
         }
-        Ok(Self { method, path, signature, timestamp, body })
+        Ok(Self { method, client, path, signature, timestamp, body })
+    }
+
+    fn received(&self) -> Received<'_> {
+        Received {
+            method: &self.method,
+            client: self.client.as_deref(),
+            signature: self.signature.as_deref(),
+            timestamp: self.timestamp.as_deref(),
+            body: &self.body,
+        }
     }
 
     /// Method, size, signature and JSON checks (see [`admission::admit`]).
     pub fn admit(&self, verifier: &Verifier) -> Result<Interaction, Rejection> {
-        let received = Received {
-            method: &self.method,
-            signature: self.signature.as_deref(),
-            timestamp: self.timestamp.as_deref(),
-            body: &self.body,
-        };
-        admission::admit(&received, verifier, now())
+        admission::admit(&self.received(), verifier, now())
+    }
+
+    /// What the gateway checks before routing: everything but the signature.
+    pub fn precheck(&self, verifier: &Verifier) -> Result<Interaction, Rejection> {
+        admission::precheck(&self.received(), verifier)?;
+        admission::parse(&self.body)
+    }
+
+    /// The signature, for what the gateway answers itself.
+    pub fn verify(&self, verifier: &Verifier) -> Result<(), Rejection> {
+        admission::verify(&self.received(), verifier, now())
     }
 
     /// Forwards the untouched body and signature headers to `component` by service chaining.
@@ -94,6 +113,16 @@ impl InteractionRequest {
 pub async fn receive(req: IncomingRequest, verifier: &Verifier) -> Result<(InteractionRequest, Interaction), Response> {
     let request = InteractionRequest::read(req).await.map_err(|r| reject(&r))?;
     let interaction = request.admit(verifier).map_err(|r| reject(&r))?;
+    Ok((request, interaction))
+}
+
+/// The gateway's reading: checked and parsed, the signature not yet verified.
+pub async fn receive_unverified(
+    req: IncomingRequest,
+    verifier: &Verifier,
+) -> Result<(InteractionRequest, Interaction), Response> {
+    let request = InteractionRequest::read(req).await.map_err(|r| reject(&r))?;
+    let interaction = request.precheck(verifier).map_err(|r| reject(&r))?;
     Ok((request, interaction))
 }
 

@@ -21,7 +21,7 @@ impl KeyValue for SpinKeyValue {
         open()?.set(key, value).map_err(|e| e.to_string())
     }
 
-    fn exists(&self, key: &str) -> Result<bool, String> {
-        open()?.exists(key).map_err(|e| e.to_string())
+    fn delete(&self, key: &str) -> Result<(), String> {
+        open()?.delete(key).map_err(|e| e.to_string())
     }
 }

@@ -34,6 +34,7 @@ fn native_core(signer: &Signer, iterations: u32) -> f64 {
     for _ in 0..iterations {
         let received = Received {
             method: "POST",
+            client: Some("127.0.0.1:1"),
             signature: Some(&signature),
             timestamp: Some(&timestamp),
             body: body.as_bytes(),

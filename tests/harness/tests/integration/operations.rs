@@ -284,3 +284,49 @@ async fn help_lists_workflow_for_members_with_any_of_its_actions() {
     let text = ephemeral_text(&help);
     assert!(text.contains("`/workflow`") && !text.contains("`/plan`"), "{text}");
 }
+
+#[tokio::test]
+async fn reads_are_limited_to_facteurs_runs_and_to_valid_names() {
+    let w = world(|b| b).await;
+    // A workflow in the namespace that facteur did not start (no facteur labels).
+    let mut foreign = workflow_in("someone-elses", "Running", USER);
+    foreign["metadata"]["labels"] = json!({});
+    w.argo.insert_workflow(foreign);
+    w.run(workflow(&next_id(), "status", json!([opt("name", "someone-elses")]), &[OPS])).await;
+    assert_eq!(content(&w.discord.edits()[0].message), "Workflow `someone-elses` was not found in namespace `argo`.");
+    let refresh = w.run(click(&next_id(), "workflow:refresh:argo:someone-elses", &[OPS])).await;
+    assert_eq!(ephemeral_text(&refresh), "Workflow `someone-elses` was not found in namespace `argo`.");
+    w.run(workflow(&next_id(), "logs", json!([opt("name", "someone-elses")]), &[OPS])).await;
+    assert_eq!(content(&w.discord.edits()[1].message), "Workflow `someone-elses` was not found in namespace `argo`.");
+    assert!(w.argo.requests().iter().all(|r| !r.path.contains("/log")), "no logs of a foreign run were read");
+
+    // Names that are not Kubernetes names never reach an Argo URL.
+    let before = w.argo.requests().len();
+    let bad =
+        w.run(workflow(&next_id(), "status", json!([opt("name", "../../workflow-templates/argo")]), &[OPS])).await;
+    assert_eq!(ephemeral_text(&bad), "`../../workflow-templates/argo` is not a workflow name.");
+    let click = w.run(click(&next_id(), "workflow:refresh:argo:..%2Fx", &[OPS])).await;
+    assert_eq!(ephemeral_text(&click), "This button is no longer supported.");
+    assert_eq!(w.argo.requests().len(), before, "nothing was called");
+}
+
+#[tokio::test]
+async fn logs_of_someone_elses_run_are_for_its_owner_or_an_admin() {
+    let w = world(|b| b).await;
+    w.argo.insert_workflow(workflow_in("run-a", "Running", "1200000000000000099"));
+    w.argo.set_logs("argo", "run-a", vec!["secret output".into()]);
+    w.run(workflow(&next_id(), "logs", json!([opt("name", "run-a")]), &[OPS])).await;
+    assert_eq!(
+        content(&w.discord.edits()[0].message),
+        "Only the member who started `run-a` (or a workflow admin) can read its logs."
+    );
+    assert!(w.argo.requests().iter().all(|r| !r.path.contains("/log")));
+    w.run(workflow(&next_id(), "logs", json!([opt("name", "run-a")]), &[OPS, ADMIN])).await;
+    assert!(content(&w.discord.edits()[1].message).contains("secret output"), "an admin may");
+    let open = world(|b| b.variable("owner_only_actions", "false")).await;
+    open.argo.insert_workflow(workflow_in("run-a", "Running", "1200000000000000099"));
+    open.argo.set_logs("argo", "run-a", vec!["public output".into()]);
+    open.run(workflow(&next_id(), "logs", json!([opt("name", "run-a")]), &[OPS])).await;
+    let text = content(&open.discord.edits()[0].message);
+    assert!(text.contains("public output"), "owner_only_actions = false opens logs: {text}");
+}
