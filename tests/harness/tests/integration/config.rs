@@ -101,7 +101,8 @@ fn pinned_specs_match_the_shared_specs() {
         return;
     }
     for name in ["argo-swagger.json", "spinkube-spinapp-crd.yaml"] {
-        let expected = std::fs::read(shared.join(name)).unwrap_or_else(|e| panic!("{}: {e}", shared.join(name).display()));
+        let expected =
+            std::fs::read(shared.join(name)).unwrap_or_else(|e| panic!("{}: {e}", shared.join(name).display()));
         assert!(
             std::fs::read(root.join("tests/specs").join(name)).unwrap() == expected,
             "tests/specs/{name} differs from {}",
