@@ -42,5 +42,6 @@ pub use facteur_manifest as manifest;
 pub use facteur_playground as fakes;
 pub use kv::KvBackend;
 pub use records::{Invocation, LogLine, OutboundCall, Trigger};
+pub use routes::ClientAddr;
 pub use trigger_http::{Response, Server};
 pub use trigger_redis::RedisTrigger;

@@ -51,6 +51,8 @@ impl WasiHttpHooks for Hooks {
             }
             let done: IoFuture = Box::new(async { Ok(()) });
             if let Some(component) = target.chained_component() {
+                let mut request = request;
+                request.extensions_mut().insert(crate::routes::ClientAddr("0.0.0.0:0".to_owned()));
                 let response = app
                     .invoke_http(component, request, &Route::Wildcard(Vec::new()), Trigger::Chained)
                     .await

@@ -76,11 +76,19 @@ pub(crate) fn add_spin_headers<B>(request: &mut http::Request<B>, route: &Route)
         ("spin-component-route", matched.clone()),
         ("spin-raw-component-route", matched),
         ("spin-base-path", "/".to_owned()),
-        ("spin-client-addr", "127.0.0.1:0".to_owned()),
     ] {
         request.headers_mut().insert(name, value.parse().expect("a valid header value"));
     }
+    // Spin appends the client's address after any the client sent (3.6 and 4.0); a chained
+    // request carries `0.0.0.0:0`.
+    let client = request.extensions().get::<ClientAddr>().map_or("127.0.0.1:0", |c| c.0.as_str()).to_owned();
+    request.headers_mut().append("spin-client-addr", client.parse().expect("a valid header value"));
 }
+
+/// The client address Spin reports for a request (`spin-client-addr`): put it in a request's
+/// extensions to simulate another client; in-process requests default to `127.0.0.1:0`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddr(pub String);
 
 /// A plain-text response, as Spin gives for its own routes and for failures.
 pub(crate) fn plain(status: u16, text: &'static str) -> http::Response<HyperOutgoingBody> {

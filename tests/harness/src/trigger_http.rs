@@ -79,13 +79,15 @@ impl App {
         let addr = listener.local_addr()?;
         let shared = self.shared.clone();
         let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
+            while let Ok((stream, peer)) = listener.accept().await {
                 let shared = shared.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, std::convert::Infallible>(shared.dispatch(request).await) }
-                    });
+                    let service =
+                        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                            let shared = shared.clone();
+                            request.extensions_mut().insert(crate::routes::ClientAddr(peer.to_string()));
+                            async move { Ok::<_, std::convert::Infallible>(shared.dispatch(request).await) }
+                        });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .keep_alive(true)
                         .serve_connection(TokioIo::new(stream), service)

@@ -1,4 +1,5 @@
-//! Discord's 429 answers: how long to wait before trying again.
+//! When to try a Discord request again, and after how long: a 429 says how long (its
+//! `retry_after`); a 5xx or no answer in time gets an exponential backoff. Both bounded.
 
 use std::time::Duration;
 
@@ -30,6 +31,18 @@ pub fn retry_after(status: u16, header: Option<&str>, body: &[u8]) -> Option<Dur
     Some(Duration::from_secs_f64(seconds))
 }
 
+/// The backoff after the `attempt`th failed try (1-based) of a 5xx or a timeout: 0.5 s, 1 s,
+/// 2 s, … at most 8 s.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500u64.saturating_mul(1 << attempt.saturating_sub(1).min(4)))
+}
+
+/// Whether a status means "not processed, try again": 429 and the gateway-side 5xx (502, 503,
+/// 504) for any request; any 5xx for an idempotent one (an edit of `@original`).
+pub fn retryable(status: u16, idempotent: bool) -> bool {
+    matches!(status, 429 | 502..=504) || (idempotent && (500..600).contains(&status))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +54,12 @@ mod tests {
         assert_eq!(retry_after(429, Some("2"), b""), Some(Duration::from_secs(2)));
         assert_eq!(retry_after(429, Some("soon"), b"nope"), Some(Duration::from_secs(1)));
         assert_eq!(retry_after(200, Some("2"), body), None);
+    }
+
+    #[test]
+    fn backs_off_exponentially_within_bounds() {
+        let waits: Vec<u128> = (1..=7).map(|a| backoff(a).as_millis()).collect();
+        assert_eq!(waits, [500, 1000, 2000, 4000, 8000, 8000, 8000]);
+        assert!(retryable(503, false) && retryable(500, true) && !retryable(500, false) && !retryable(404, true));
     }
 }

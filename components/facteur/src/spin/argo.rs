@@ -4,10 +4,14 @@ use std::time::Duration;
 
 use spin_sdk::http::{Method, Request};
 
-use super::outbound::{SendFailure, send_within};
+use super::outbound::{SendFailure, send_capped};
 use crate::argo::{self, ArgoError, ArgoRequest};
 use crate::config::ArgoSettings;
 use crate::ports::{Argo, Deadline, INLINE_DEADLINE};
+
+/// The largest Argo answer read: a workflow with many nodes is a few hundred KiB, 500 log lines
+/// less; anything beyond is refused rather than buffered.
+pub const MAX_ANSWER: usize = 4 * 1024 * 1024;
 
 pub struct SpinArgo(pub ArgoSettings);
 
@@ -34,10 +38,9 @@ impl Argo for SpinArgo {
         if let Some(body) = &request.body {
             builder.header("content-type", "application/json").body(body.to_string());
         }
-        let response = send_within(builder.build(), deadline).await.map_err(|e| match e {
+        send_capped(builder.build(), deadline, MAX_ANSWER).await.map_err(|e| match e {
             SendFailure::Timeout => ArgoError::Timeout,
             SendFailure::Failed(e) => ArgoError::Unreachable(e),
-        })?;
-        Ok((*response.status(), response.into_body()))
+        })
     }
 }

@@ -5,15 +5,17 @@ use std::time::Duration;
 
 use spin_sdk::http::{Method, Request};
 
-use super::outbound::{SendFailure, send_within, sleep};
+use super::outbound::{SendFailure, send_capped, sleep};
 use crate::config::DiscordSettings;
 use crate::discord::Message;
-use crate::discord::rate_limit::{MAX_ATTEMPTS, MAX_TOTAL_WAIT, MAX_WAIT, retry_after};
+use crate::discord::rate_limit::{MAX_ATTEMPTS, MAX_TOTAL_WAIT, MAX_WAIT, backoff, retry_after, retryable};
 use crate::ports::Discord;
 
 const USER_AGENT: &str =
     concat!("DiscordBot (https://github.com/facteur-bot/facteur, ", env!("CARGO_PKG_VERSION"), ")");
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// Discord's answers to these calls are one message object; anything larger is not read.
+const MAX_ANSWER: usize = 256 * 1024;
 
 pub struct SpinDiscord(pub DiscordSettings);
 
@@ -34,9 +36,13 @@ impl Discord for SpinDiscord {
     }
 }
 
-/// Sends a message body, retrying after 429s within bounds. Errors name neither URL nor token.
+/// Sends a message body, trying again within bounds: after a 429 for as long as Discord asks,
+/// after a 5xx (any for an edit, which is idempotent; 502–504 for a post) or no answer in time
+/// (edits only: a post that timed out may have been made) with an exponential backoff. Errors
+/// name neither URL nor token.
 async fn send(method: Method, url: &str, authorization: Option<&str>, message: &Message) -> Result<(), String> {
     let body = serde_json::to_vec(message).expect("messages always serialise");
+    let idempotent = matches!(method, Method::Patch);
     let mut waited = Duration::ZERO;
     for attempt in 1..=MAX_ATTEMPTS {
         let mut request = Request::builder();
@@ -48,30 +54,30 @@ async fn send(method: Method, url: &str, authorization: Option<&str>, message: &
         if let Some(authorization) = authorization {
             request.header("authorization", authorization);
         }
-        let response = send_within(request.body(body.clone()).build(), TIMEOUT).await.map_err(|e| match e {
-            SendFailure::Timeout => "Discord did not answer in time".to_owned(),
-            SendFailure::Failed(e) => format!("Discord could not be reached: {e}"),
-        })?;
-        let status = *response.status();
-        if (200..300).contains(&status) {
-            return Ok(());
-        }
-        let header = response.header("retry-after").and_then(|v| v.as_str());
-        match retry_after(status, header, response.body()) {
+        let (wait, failure) = match send_capped(request.body(body.clone()).build(), TIMEOUT, MAX_ANSWER).await {
+            Ok((status, _)) if (200..300).contains(&status) => return Ok(()),
+            Ok((status, answer)) => {
+                let text = String::from_utf8_lossy(&answer);
+                let failure = format!("Discord answered {status}: {}", crate::discord::truncate(&text, 200));
+                // Discord gives `retry_after` in the JSON body of a 429; no header needed.
+                match retry_after(status, None, &answer) {
+                    Some(wait) => (Some(wait), failure),
+                    None if retryable(status, idempotent) => (Some(backoff(attempt)), failure),
+                    None => (None, failure),
+                }
+            }
+            Err(SendFailure::Timeout) => {
+                (idempotent.then(|| backoff(attempt)), "Discord did not answer in time".to_owned())
+            }
+            Err(SendFailure::Failed(e)) => (Some(backoff(attempt)), format!("Discord could not be reached: {e}")),
+        };
+        match wait {
             Some(wait) if wait <= MAX_WAIT && waited + wait <= MAX_TOTAL_WAIT && attempt < MAX_ATTEMPTS => {
                 waited += wait;
                 sleep(wait).await;
             }
-            Some(wait) => {
-                return Err(format!(
-                    "rate limited by Discord after {attempt} attempts (retry_after {} ms)",
-                    wait.as_millis()
-                ));
-            }
-            None => {
-                let text = String::from_utf8_lossy(response.body());
-                return Err(format!("Discord answered {status}: {}", crate::discord::truncate(&text, 200)));
-            }
+            Some(_) => return Err(format!("{failure} (gave up after {attempt} attempts)")),
+            None => return Err(failure),
         }
     }
     unreachable!("the loop returns on its last attempt")

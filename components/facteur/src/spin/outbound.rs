@@ -6,8 +6,9 @@ use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::future::{Either, select};
-use spin_sdk::http::{Request, Response, send};
+use spin_sdk::http::{IncomingResponse, Request, send};
 use wasi::clocks::monotonic_clock;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,9 +18,24 @@ pub enum SendFailure {
     Failed(String),
 }
 
-pub async fn send_within(request: Request, timeout: Duration) -> Result<Response, SendFailure> {
-    match select(pin!(send::<_, Response>(request)), pin!(sleep(timeout))).await {
-        Either::Left((result, _)) => result.map_err(|e| SendFailure::Failed(e.to_string())),
+/// Sends `request` within `timeout`, reading at most `cap` bytes of the answer's body (an answer is
+/// untrusted: a larger one is refused, not buffered). The deadline covers the body too.
+pub async fn send_capped(request: Request, timeout: Duration, cap: usize) -> Result<(u16, Vec<u8>), SendFailure> {
+    let exchange = async {
+        let response: IncomingResponse = send(request).await.map_err(|e| SendFailure::Failed(e.to_string()))?;
+        let status = response.status();
+        let mut body = Vec::new();
+        let mut stream = response.take_body_stream();
+        while let Some(chunk) = stream.next().await {
+            body.extend_from_slice(&chunk.map_err(|e| SendFailure::Failed(format!("reading the answer: {e}")))?);
+            if body.len() > cap {
+                return Err(SendFailure::Failed(format!("the answer exceeds {cap} bytes")));
+            }
+        }
+        Ok((status, body))
+    };
+    match select(pin!(exchange), pin!(sleep(timeout))).await {
+        Either::Left((result, _)) => result,
         Either::Right(_) => Err(SendFailure::Timeout),
     }
 }

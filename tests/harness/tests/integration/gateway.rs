@@ -234,6 +234,27 @@ async fn buttons_route_by_custom_id_prefix() {
     assert_eq!(reached(&app)[1], ("help".to_owned(), Trigger::Chained));
 }
 
+/// The development key's private half is published: from anywhere but this machine, a request
+/// signed with it is refused, whatever `spin-client-addr` the client claims (Spin appends the
+/// real one last).
+#[tokio::test]
+async fn the_development_key_is_refused_from_other_machines() {
+    let app = App::builder(manifest_path()).load().await.unwrap();
+    let signer = Signer::from_seed(facteur::config::DEV_SEED);
+    for body in [r#"{"id":"1","application_id":"2","type":1}"#.as_bytes().to_vec(), command("help", &[OPS])] {
+        let mut request = signer.request(body);
+        request.headers_mut().insert("spin-client-addr", "127.0.0.1:1".parse().unwrap());
+        request.extensions_mut().insert(facteur_harness::ClientAddr("203.0.113.7:50000".to_owned()));
+        let response = app.handle(request).await.unwrap();
+        assert_eq!(
+            (response.status, response.json()),
+            (401, json!({"error": facteur::admission::DEV_KEY_REFUSED})),
+            "the refusal names the variable to set"
+        );
+    }
+    assert!(app.invocations().iter().all(|i| i.component == "interactions"), "refused at the gateway");
+}
+
 #[tokio::test]
 async fn embedded_defaults_run_from_this_machine() {
     let app = App::builder(manifest_path()).load().await.unwrap();
