@@ -148,10 +148,10 @@ impl DiscordOpenApi {
         if !errors.is_empty() {
             return Err(format!("{at}: {}", errors.join("; ")));
         }
-        if let (Some(object), Some(declared)) = (value.as_object(), self.declared_properties(schema)) {
-            if let Some(key) = object.keys().find(|k| !declared.contains_key(*k)) {
-                return Err(format!("{at}: body: undeclared property `{key}` (Discord would ignore it)"));
-            }
+        if let (Some(object), Some(declared)) = (value.as_object(), self.declared_properties(schema))
+            && let Some(key) = object.keys().find(|k| !declared.contains_key(*k))
+        {
+            return Err(format!("{at}: body: undeclared property `{key}` (Discord would ignore it)"));
         }
         Ok(operation)
     }

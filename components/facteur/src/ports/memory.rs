@@ -10,9 +10,10 @@ use crate::argo::{ArgoError, ArgoRequest};
 use crate::discord::Message;
 
 type Answer = Result<(u16, Vec<u8>), ArgoError>;
+type Responder = Box<dyn Fn(&ArgoRequest) -> Answer>;
 
 pub struct MemoryArgo {
-    respond: RefCell<Box<dyn Fn(&ArgoRequest) -> Answer>>,
+    respond: RefCell<Responder>,
     pub requests: RefCell<Vec<(ArgoRequest, Deadline)>>,
 }
 
