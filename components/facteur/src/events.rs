@@ -670,7 +670,6 @@ mod tests {
     mod worker {
         use super::*;
         use crate::command::{self, CommandSettings};
-        use crate::config::ArgoSettings;
         use crate::policy::{Policy, RoleMap};
         use crate::ports::memory::{Memory, block_on};
 
@@ -681,14 +680,7 @@ mod tests {
                     role_map: RoleMap::parse(r#"{"plan": ["140000000000000001"]}"#).unwrap(),
                     ..Policy::default()
                 },
-                argo: ArgoSettings {
-                    server_url: "http://argo.test".into(),
-                    authorization: None,
-                    namespace: "argo".into(),
-                    ui_url: "https://argo.example".into(),
-                    service_account: None,
-                    timeout_secs: 10,
-                },
+                argo: crate::ports::memory::argo_settings(),
                 history_ttl: 3600,
             };
             match accept(world, kind, payload, 900) {

@@ -5,7 +5,6 @@ use serde_json::{Value, json};
 use super::*;
 use crate::argo::Method;
 use crate::catalog::Catalog;
-use crate::config::ArgoSettings;
 use crate::policy::RoleMap;
 use crate::ports::memory::{Memory, block_on};
 
@@ -15,14 +14,7 @@ const USER: &str = "1200000000000000000";
 fn settings() -> CommandSettings {
     CommandSettings {
         policy: Policy { role_map: RoleMap::parse(&json!({"plan": [OPS]}).to_string()).unwrap(), ..Policy::default() },
-        argo: ArgoSettings {
-            server_url: "http://argo.test".into(),
-            authorization: None,
-            namespace: "argo".into(),
-            ui_url: "https://argo.example".into(),
-            service_account: None,
-            timeout_secs: 10,
-        },
+        argo: crate::ports::memory::argo_settings(),
         history_ttl: 3600,
     }
 }

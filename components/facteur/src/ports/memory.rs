@@ -137,6 +137,18 @@ impl Ports for Memory {
     }
 }
 
+/// Argo settings for tests: a server that the in-memory Argo stands for, namespace `argo`.
+pub fn argo_settings() -> crate::config::ArgoSettings {
+    crate::config::ArgoSettings {
+        server_url: "http://argo.test".into(),
+        authorization: None,
+        namespace: "argo".into(),
+        ui_url: "https://argo.example".into(),
+        service_account: None,
+        timeout_secs: 10,
+    }
+}
+
 /// Runs a use case's future to completion (the in-memory ports never wait).
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     use std::task::{Context, Poll, Waker};

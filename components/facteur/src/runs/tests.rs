@@ -17,14 +17,7 @@ fn settings() -> RunSettings {
     let role_map = json!({"workflow": [OPS], "workflow:admin": [ADMIN]}).to_string();
     RunSettings {
         policy: Policy { role_map: RoleMap::parse(&role_map).unwrap(), ..Policy::default() },
-        argo: ArgoSettings {
-            server_url: "http://argo.test".into(),
-            authorization: None,
-            namespace: "argo".into(),
-            ui_url: "https://argo.example".into(),
-            service_account: None,
-            timeout_secs: 10,
-        },
+        argo: crate::ports::memory::argo_settings(),
         owner_only: true,
     }
 }
