@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use facteur::catalog::Catalog;
+use facteur::workflow_safety::{injection, workflow_templates};
 use facteur_manifest::{Document, Manifest};
 use serde_json::Value;
 
@@ -22,7 +23,7 @@ pub fn run(dir: &Path) -> Result<()> {
 
 /// Every problem found, each naming the file and the thing to fix.
 pub fn problems(dir: &Path) -> Result<Vec<String>> {
-    let mut problems = Vec::new();
+    let mut problems = template_problems(dir);
     for (file, schema) in [
         ("config/commands.json", "schemas/facteur-commands.schema.json"),
         ("config/role-map.example.json", "schemas/facteur-discord-role-map.schema.json"),
@@ -74,9 +75,11 @@ fn manifest_problems(manifest: &Document, catalog: &Catalog) -> Vec<String> {
                 }
             }
         }
-        // A component that is told where a service is must be allowed to reach it.
+        // A component that is told where a service is must be allowed to reach it. Argo's URL
+        // alone also makes links to its UI (the lifecycle worker's): calling Argo takes its token.
         for service in ["argo_server_url", "discord_api_url", "redis_host"] {
-            if vars.contains_key(service) && !hosts.iter().any(|h| h.contains(service)) {
+            let calls = service != "argo_server_url" || vars.contains_key("argo_token");
+            if calls && vars.contains_key(service) && !hosts.iter().any(|h| h.contains(service)) {
                 problems.push(format!("spin.toml: component `{id}` has `{service}` but its allowed_outbound_hosts do not include `{{{{ {service} }}}}`"));
             }
         }
@@ -121,4 +124,40 @@ fn references(template: &str) -> Vec<String> {
 fn read_json(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
+}
+
+/// Argo templates under `kubernetes/` that would run a parameter as code (see
+/// `facteur::workflow_safety`).
+fn template_problems(dir: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut pending = vec![dir.join("kubernetes")];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            if !path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                continue;
+            }
+            let shown = path.strip_prefix(dir).unwrap_or(&path).display().to_string();
+            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            for document in serde_yaml_ng::Deserializer::from_str(&text) {
+                let Ok(document) = <serde_json::Value as serde::Deserialize>::deserialize(document) else { continue };
+                for template in workflow_templates(&document) {
+                    if let Some(why) = injection(template) {
+                        problems.push(format!(
+                            "{shown}: {} `{}` template `{}`: {why}; pass parameters as environment variables (quoted \"$NAME\") or separate arguments, never as script text",
+                            document["kind"].as_str().unwrap_or("?"),
+                            document["metadata"]["name"].as_str().unwrap_or("?"),
+                            template["name"].as_str().unwrap_or("?"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    problems.sort();
+    problems
 }

@@ -304,3 +304,30 @@ fn config_validate_takes_a_dropped_in_command_and_checks_it() {
     assert!(!ok);
     assert!(text.contains("command `Deploy Status`: names are 1 to 32 lowercase letters"), "{text}");
 }
+
+#[test]
+fn config_validate_flags_a_workflow_template_that_runs_a_parameter_as_code() {
+    let dir = broken_copy("spin.toml", |text| text);
+    let template = "kubernetes/base/argo/workflowtemplate.yaml";
+    std::fs::create_dir_all(dir.join("kubernetes/base/argo")).unwrap();
+    let unsafe_template = r#"apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata:
+  name: pasted
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      container:
+        image: alpine
+        command: [sh, -c]
+        args: ["echo {{workflow.parameters.objective}}"]
+"#;
+    std::fs::write(dir.join(template), unsafe_template).unwrap();
+    let (ok, text) = validate(&dir);
+    assert!(!ok);
+    assert!(
+        text.contains("kubernetes/base/argo/workflowtemplate.yaml: WorkflowTemplate `pasted` template `main`: container runs a shell with {{workflow.parameters.objective}} in its command line"),
+        "{text}"
+    );
+}

@@ -8,7 +8,8 @@
 //!   `catalog` (the commands), `history` (runs facteur remembers), `run_button` (custom ids),
 //!   `events` and `cloudevents` (the Kafka path), `time`.
 //! - Rules: `admission` (method, size, signature, JSON), `signature`, `policy` (the role map),
-//!   `routing`, `config` (Spin variables), `audit`, `replies` (what members read).
+//!   `routing`, `config` (Spin variables), `audit`, `replies` (what members read),
+//!   `workflow_safety` (templates that would run parameters as code).
 //! - Use cases over small ports (`ports`): `command` (admit, submit one workflow per
 //!   interaction, tell the member) and `runs` (`/workflow`, buttons, lifecycle events), both
 //!   answering through `answer`.
@@ -33,6 +34,7 @@ pub mod run_button;
 pub mod runs;
 pub mod signature;
 pub mod time;
+pub mod workflow_safety;
 
 #[cfg(feature = "spin")]
 pub mod spin;
