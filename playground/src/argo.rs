@@ -66,6 +66,8 @@ struct State {
     submits: u64,
     token: Option<String>,
     delay: Duration,
+    /// The next requests answered late (handled at once, answered after the duration).
+    late: VecDeque<Duration>,
     violations: Vec<String>,
     created: u64,
     logs: BTreeMap<(String, String), Vec<String>>,
@@ -107,7 +109,8 @@ impl FakeArgo {
             let mut state = shared.lock().unwrap();
             advance(&mut state, Instant::now());
             let reply = handle(&spec, &mut state, request);
-            reply.after(state.delay)
+            let delay = state.late.pop_front().unwrap_or(state.delay);
+            reply.after(delay)
         })
         .await?;
         Ok(Self { server, state, ticker: Mutex::new(None) })
@@ -162,6 +165,12 @@ impl FakeArgo {
     /// Answers every request after `delay`.
     pub fn delay(&self, delay: Duration) {
         self.state.lock().unwrap().delay = delay;
+    }
+
+    /// Handles the next `count` requests at once but answers them after `delay`: an answer
+    /// that comes too late for the client, to a request that took effect.
+    pub fn delay_next(&self, count: usize, delay: Duration) {
+        self.state.lock().unwrap().late.extend(std::iter::repeat_n(delay, count));
     }
 
     /// Stores a workflow as Argo would return it (`metadata.namespace` and `metadata.name` set).

@@ -108,10 +108,7 @@ pub async fn submit(
         service_account: argo_settings.service_account.clone(),
         server_dry_run: submission.dry_run,
     };
-    let outcome = match call(ports, &argo::submit(&spec)).await {
-        Err(ArgoError::AlreadyExists) => call(ports, &argo::get(&namespace, &name)).await.map(|wf| (wf, true)),
-        other => other.map(|wf| (wf, false)),
-    };
+    let outcome = submit_once(ports, &spec).await;
     let mut details = json!({
         "workflow": name, "namespace": namespace, "template": submission.template, "dry_run": submission.dry_run,
     });
@@ -146,8 +143,65 @@ pub async fn submit(
         Err(error) => {
             details["error"] = error.detail().into();
             audit(AuditEvent::Failed, &details);
-            replies::failed(&command.name, &error.explain(&submission.template, &namespace))
+            let explanation = error.explain(&submission.template, &namespace);
+            if matches!(error, ArgoError::Undetermined { .. }) {
+                replies::undetermined(&command.name, &explanation)
+            } else {
+                replies::failed(&command.name, &explanation)
+            }
         }
+    }
+}
+
+/// Submits attempts before the outcome is given up as unknown.
+const SUBMIT_ATTEMPTS: u32 = 3;
+
+/// Submits `spec` so that it runs exactly once, and says whether it had been started before
+/// (by an earlier delivery of the interaction). No answer is an unknown outcome, not a failure:
+/// the submit may have reached Argo. facteur then looks the run up by its (deterministic) name,
+/// reports it if it exists, and submits again only if it certainly does not; a second submit of
+/// the same name cannot start a second run (Argo answers 409). Only a run that certainly does
+/// not exist is reported as not started.
+async fn submit_once(ports: &impl Ports, spec: &SubmitSpec) -> Result<(Workflow, bool), ArgoError> {
+    let (namespace, name) = (&spec.namespace, &spec.name);
+    // Whether some submit got no answer and no look-up since showed the run absent.
+    let mut unknown = false;
+    let mut last = ArgoError::Timeout;
+    for attempt in 1..=SUBMIT_ATTEMPTS {
+        if attempt > 1 {
+            ports.pause(std::time::Duration::from_secs(u64::from(attempt - 1))).await;
+        }
+        match call(ports, &argo::submit(spec)).await {
+            Ok(workflow) => return Ok((workflow, false)),
+            // Ours if an earlier attempt of this delivery reached Argo; else an earlier delivery's.
+            Err(ArgoError::AlreadyExists) => {
+                return call(ports, &argo::get(namespace, name)).await.map(|wf| (wf, attempt == 1));
+            }
+            // No connection was made: certainly not started; try again.
+            Err(e @ ArgoError::NotSent(_)) => {
+                last = e;
+                continue;
+            }
+            Err(e @ (ArgoError::Timeout | ArgoError::Unreachable(_))) => last = e,
+            Err(refused) => return Err(refused),
+        }
+        match call(ports, &argo::get(namespace, name)).await {
+            Ok(workflow) => {
+                ports.log(format!(
+                    "{namespace}/{name}: the submit got no answer ({}) but the run exists",
+                    last.detail()
+                ));
+                return Ok((workflow, false));
+            }
+            Err(ArgoError::Rejected { status: 404, .. }) => unknown = false,
+            Err(_) => unknown = true,
+        }
+    }
+    if unknown {
+        Err(ArgoError::Undetermined { workflow: name.clone() })
+    } else {
+        // Certainly not started: say why, without "may still start".
+        Err(ArgoError::NotSent(last.detail()))
     }
 }
 

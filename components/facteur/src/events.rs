@@ -714,6 +714,9 @@ mod tests {
         #[test]
         fn a_fresh_valid_event_goes_through() {
             let world = world();
+            world.argo.answer(|_| {
+                Ok((200, br#"{"metadata":{"name":"plan-1190000000000000001","namespace":"argo"}}"#.to_vec()))
+            });
             handle(&world, Kind::Command, &fresh(NOW).encode_to_vec());
             assert_eq!(world.argo.paths(), ["POST /api/v1/workflows/argo/submit"]);
             assert_eq!(world.discord.edits.borrow().len(), 1);

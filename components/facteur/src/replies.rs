@@ -223,6 +223,12 @@ pub fn failed(command: &str, explanation: &str) -> Message {
         .embed(Embed::new("Not started").color(RED).description(explanation))
 }
 
+/// A submit whose outcome facteur could not learn: said as such, never as a failure.
+pub fn undetermined(command: &str, explanation: &str) -> Message {
+    Message::new(format!("`/{command}` could not confirm whether its workflow started."))
+        .embed(Embed::new("Outcome unknown").color(BLUE).description(explanation))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,16 @@ pub enum ArgoError {
         status: u16,
         message: String,
     },
+    /// The exchange failed after the request may have reached Argo.
     Unreachable(String),
+    /// No connection was made: the request certainly did not reach Argo.
+    NotSent(String),
     Timeout,
+    /// A submit whose outcome facteur could not learn: no answer, and no answer either when it
+    /// looked the run up by its name (`workflow`).
+    Undetermined {
+        workflow: String,
+    },
 }
 
 impl ArgoError {
@@ -21,7 +29,12 @@ impl ArgoError {
             Self::Timeout => {
                 "Argo did not answer in time. The workflow may still start; check Argo before retrying.".to_owned()
             }
-            Self::Unreachable(_) => "Argo cannot be reached right now. Please try again in a moment.".to_owned(),
+            Self::Unreachable(_) | Self::NotSent(_) => {
+                "Argo cannot be reached right now. Please try again in a moment.".to_owned()
+            }
+            Self::Undetermined { workflow } => format!(
+                "Argo did not answer, and facteur cannot tell whether `{workflow}` started. Check with `/workflow status name:{workflow}` before running the command again."
+            ),
             Self::Rejected { status, message } => match status {
                 400 => format!("Argo refused the workflow: {}", crate::discord::truncate(message, 500)),
                 401 => {
@@ -59,6 +72,8 @@ impl ArgoError {
             Self::AlreadyExists => "409 AlreadyExists".to_owned(),
             Self::Timeout => "timeout".to_owned(),
             Self::Unreachable(e) => format!("unreachable: {e}"),
+            Self::NotSent(e) => format!("not sent: {e}"),
+            Self::Undetermined { workflow } => format!("undetermined: no answer about {workflow}"),
             Self::Rejected { status, message } => format!("{status}: {message}"),
         }
     }

@@ -131,8 +131,9 @@ fn argo_failures_are_explained_and_audited() {
             Ok((403, br#"{"code":7,"message":"forbidden"}"#.to_vec())),
             "facteur is not allowed to run `facteur-dispatch` in namespace `argo` (403)",
         ),
-        (Err(ArgoError::Timeout), "Argo did not answer in time"),
-        (Err(ArgoError::Unreachable("refused".into())), "Argo cannot be reached right now"),
+        // No answer to the submit nor to the look-up: the outcome is unknown, and said so.
+        (Err(ArgoError::Timeout), "facteur cannot tell whether `plan-1` started"),
+        (Err(ArgoError::Unreachable("refused".into())), "facteur cannot tell whether `plan-1` started"),
     ] {
         let world = Memory::default();
         world.argo.answer(move |_| failure.clone());
@@ -171,4 +172,85 @@ fn replies_go_to_the_message_while_the_token_is_valid_then_to_the_channel() {
     let nowhere = Recipient { channel_id: None, ..to };
     let error = block_on(deliver(&world, &nowhere, &Message::new("three"))).unwrap_err();
     assert!(error.contains("expired and the event names no channel"), "{error}");
+}
+
+/// An Argo that answers each request from a script, in order, per method.
+fn scripted(
+    world: &Memory,
+    submits: Vec<Result<(u16, Vec<u8>), ArgoError>>,
+    gets: Vec<Result<(u16, Vec<u8>), ArgoError>>,
+) {
+    let submits = std::cell::RefCell::new(submits.into_iter());
+    let gets = std::cell::RefCell::new(gets.into_iter());
+    world.argo.answer(move |r| {
+        let next = if r.method == Method::Post { submits.borrow_mut().next() } else { gets.borrow_mut().next() };
+        next.expect("no more scripted answers")
+    });
+}
+
+fn not_found() -> Result<(u16, Vec<u8>), ArgoError> {
+    Ok((404, br#"{"code":5,"message":"not found"}"#.to_vec()))
+}
+
+#[test]
+fn a_submit_without_an_answer_that_reached_argo_is_reported_as_started_not_failed() {
+    let world = Memory::default();
+    scripted(&world, vec![Err(ArgoError::Timeout)], vec![Ok(workflow("plan-1", USER))]);
+    let message = run(&world, &plan("1", USER, &[OPS], objective()));
+    assert_eq!(message.content.as_deref(), Some("`/plan` started workflow `plan-1` in `argo`."));
+    assert_eq!(world.argo.paths(), ["POST /api/v1/workflows/argo/submit", "GET /api/v1/workflows/argo/plan-1"]);
+    assert_eq!(world.audit_events(), ["allowed", "submitted"]);
+    assert_eq!(history::runs(&world.store, USER, world.now.get()).unwrap().len(), 1, "remembered");
+}
+
+#[test]
+fn a_submit_that_certainly_did_not_reach_argo_is_sent_again() {
+    let world = Memory::default();
+    scripted(
+        &world,
+        vec![Err(ArgoError::Unreachable("reset".into())), Ok(workflow("plan-1", USER))],
+        vec![not_found()],
+    );
+    let message = run(&world, &plan("1", USER, &[OPS], objective()));
+    assert_eq!(message.content.as_deref(), Some("`/plan` started workflow `plan-1` in `argo`."));
+    let submits = world.argo.paths().iter().filter(|p| p.starts_with("POST")).count();
+    assert_eq!(submits, 2);
+}
+
+#[test]
+fn a_retry_that_finds_its_own_first_submit_reports_it_as_started() {
+    let world = Memory::default();
+    // The first submit reached Argo but its answer was lost, and so was the look-up's.
+    scripted(
+        &world,
+        vec![Err(ArgoError::Timeout), Err(ArgoError::AlreadyExists)],
+        vec![Err(ArgoError::Timeout), Ok(workflow("plan-1", USER))],
+    );
+    let message = run(&world, &plan("1", USER, &[OPS], objective()));
+    assert_eq!(
+        message.content.as_deref(),
+        Some("`/plan` started workflow `plan-1` in `argo`."),
+        "not `already started`"
+    );
+}
+
+#[test]
+fn only_a_run_that_certainly_does_not_exist_is_reported_as_not_started() {
+    let world = Memory::default();
+    scripted(&world, vec![Err(ArgoError::Timeout); 3], vec![not_found(), not_found(), not_found()]);
+    let message = run(&world, &plan("1", USER, &[OPS], objective()));
+    assert!(text(&message).contains("Argo cannot be reached right now"), "{}", text(&message));
+    assert!(!text(&message).contains("may still start"));
+    assert!(history::runs(&world.store, USER, world.now.get()).unwrap().is_empty());
+
+    let unknown = Memory::default();
+    scripted(&unknown, vec![Err(ArgoError::Timeout); 3], vec![Err(ArgoError::Timeout); 3]);
+    let message = run(&unknown, &plan("1", USER, &[OPS], objective()));
+    assert!(
+        text(&message)
+            .contains("facteur cannot tell whether `plan-1` started. Check with `/workflow status name:plan-1`"),
+        "{}",
+        text(&message)
+    );
+    assert_eq!(unknown.audit_events(), ["allowed", "failed"]);
 }

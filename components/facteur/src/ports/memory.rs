@@ -135,6 +135,11 @@ impl Ports for Memory {
     fn log(&self, line: String) {
         self.logs.borrow_mut().push(line);
     }
+
+    /// The clock moves on; nothing waits.
+    async fn pause(&self, duration: std::time::Duration) {
+        self.now.set(self.now.get() + duration.as_secs());
+    }
 }
 
 /// Argo settings for tests: a server that the in-memory Argo stands for, namespace `argo`.

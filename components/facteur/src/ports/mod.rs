@@ -58,6 +58,8 @@ pub trait Ports: Audit {
     fn now(&self) -> u64;
     /// An operational message for the component's log.
     fn log(&self, line: String);
+    /// Waits (between attempts of a call), without blocking other futures.
+    async fn pause(&self, duration: Duration);
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@ impl Argo for SpinArgo {
         }
         send_capped(builder.build(), deadline, MAX_ANSWER).await.map_err(|e| match e {
             SendFailure::Timeout => ArgoError::Timeout,
+            SendFailure::NotSent(e) => ArgoError::NotSent(e),
             SendFailure::Failed(e) => ArgoError::Unreachable(e),
         })
     }

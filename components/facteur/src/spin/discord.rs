@@ -69,7 +69,11 @@ async fn send(method: Method, url: &str, authorization: Option<&str>, message: &
             Err(SendFailure::Timeout) => {
                 (idempotent.then(|| backoff(attempt)), "Discord did not answer in time".to_owned())
             }
-            Err(SendFailure::Failed(e)) => (Some(backoff(attempt)), format!("Discord could not be reached: {e}")),
+            Err(SendFailure::NotSent(e)) => (Some(backoff(attempt)), format!("Discord could not be reached: {e}")),
+            // The request may have been made: an edit can be sent again, a post cannot.
+            Err(SendFailure::Failed(e)) => {
+                (idempotent.then(|| backoff(attempt)), format!("Discord's answer was lost: {e}"))
+            }
         };
         match wait {
             Some(wait) if wait <= MAX_WAIT && waited + wait <= MAX_TOTAL_WAIT && attempt < MAX_ATTEMPTS => {

@@ -206,6 +206,10 @@ impl Ports for SpinPorts {
     fn log(&self, line: String) {
         eprintln!("{}: {line}", self.component);
     }
+
+    async fn pause(&self, duration: std::time::Duration) {
+        outbound::sleep(duration).await;
+    }
 }
 
 /// Sends a use case's answer; when it is deferred, does `work` after the response and edits

@@ -14,7 +14,10 @@ use wasi::clocks::monotonic_clock;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendFailure {
     Timeout,
-    /// The host refused or failed the request (connection refused, denied host, …).
+    /// The request certainly did not reach the server: no connection was made (refused, no
+    /// such host, denied by `allowed_outbound_hosts`).
+    NotSent(String),
+    /// The exchange failed after the request may have reached the server.
     Failed(String),
 }
 
@@ -22,7 +25,24 @@ pub enum SendFailure {
 /// untrusted: a larger one is refused, not buffered). The deadline covers the body too.
 pub async fn send_capped(request: Request, timeout: Duration, cap: usize) -> Result<(u16, Vec<u8>), SendFailure> {
     let exchange = async {
-        let response: IncomingResponse = send(request).await.map_err(|e| SendFailure::Failed(e.to_string()))?;
+        let response: IncomingResponse = send(request).await.map_err(|e| {
+            use spin_sdk::http::{ErrorCode, SendError};
+            let text = e.to_string();
+            match e {
+                SendError::Http(
+                    ErrorCode::ConnectionRefused
+                    | ErrorCode::DnsError(_)
+                    | ErrorCode::DnsTimeout
+                    | ErrorCode::DestinationNotFound
+                    | ErrorCode::DestinationUnavailable
+                    | ErrorCode::DestinationIpProhibited
+                    | ErrorCode::DestinationIpUnroutable
+                    | ErrorCode::HttpRequestDenied
+                    | ErrorCode::HttpRequestUriInvalid,
+                ) => SendFailure::NotSent(text),
+                _ => SendFailure::Failed(text),
+            }
+        })?;
         let status = response.status();
         let mut body = Vec::new();
         let mut stream = response.take_body_stream();

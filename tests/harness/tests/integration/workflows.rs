@@ -196,9 +196,15 @@ async fn argo_failures_edit_the_message_with_a_clear_error() {
         "{}",
         w.edit_text(1)
     );
-    assert!(w.edit_text(2).contains("Argo did not answer in time"), "{}", w.edit_text(2));
+    // No answer to the submit, nor to the look-ups by name: an unknown outcome, said so.
+    assert!(
+        w.edit_text(2).starts_with("`/plan` could not confirm whether its workflow started."),
+        "{}",
+        w.edit_text(2)
+    );
+    assert!(w.edit_text(2).contains("facteur cannot tell whether"), "{}", w.edit_text(2));
     for i in 0..3 {
-        assert!(w.edit_text(i).starts_with("`/plan` could not start its workflow."));
+        assert!(i == 2 || w.edit_text(i).starts_with("`/plan` could not start its workflow."));
         assert!(
             !w.edit_text(i).contains("s3cret-token") && !w.edit_text(i).contains("etcdserver"),
             "no token, no internals"
@@ -208,6 +214,19 @@ async fn argo_failures_edit_the_message_with_a_clear_error() {
     assert_eq!(logs.matches(r#""audit":"failed""#).count(), 3, "{logs}");
     assert!(!logs.contains("s3cret-token"), "the Argo token is never logged");
     assert!(w.argo.requests().iter().all(|r| r.header("authorization") == Some("Bearer s3cret-token")));
+}
+
+/// A submit whose answer comes too late reached Argo all the same: facteur looks the run up by
+/// its name and reports it as started, not as failed (and a retry by the member would find it).
+#[tokio::test]
+async fn a_late_answer_is_an_unknown_outcome_resolved_by_looking_the_run_up() {
+    let w = world(|b| b).await;
+    w.argo.delay_next(1, Duration::from_secs(4));
+    let id = next_id();
+    w.run(slash(&id, "plan", json!([opt("objective", "Ship the bot")]), &[OPS])).await;
+    assert_eq!(w.argo.workflows().len(), 1, "one workflow");
+    assert!(w.edit_text(0).starts_with(&format!("`/plan` started workflow `plan-{id}`")), "{}", w.edit_text(0));
+    assert!(w.logs().contains("the submit got no answer"), "{}", w.logs());
 }
 
 #[tokio::test]
