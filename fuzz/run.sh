@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 runs=${RUNS:-1000000}
-for target in interaction_parse signature_input option_mapping command_event queue_trust; do
+for target in interaction_parse signature_input option_mapping command_event queue_trust run_names; do
   mkdir -p "corpus/$target"
   log="target/$target.log"
   mkdir -p target
