@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::answer::Answer;
 use crate::argo::{self, ArgoError, SubmitSpec, Workflow};
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditEvent, Trace};
 use crate::catalog::{Catalog, Command, Submission};
 use crate::config::ArgoSettings;
 use crate::discord::{Choice, Interaction, InteractionResponse, InteractionType, Message};
@@ -22,6 +22,9 @@ pub struct CommandSettings {
     pub argo: ArgoSettings,
     /// How long the member's run history keeps a run.
     pub history_ttl: u64,
+    /// The trace the command belongs to (its request's `traceparent`, or a CommandEvent's
+    /// `trace_id` and `correlation_id`): recorded on the workflow as annotations.
+    pub trace: Trace,
 }
 
 /// The role map's decision on `command`, audited: `Err` holds the refusal the member reads.
@@ -97,7 +100,8 @@ pub async fn submit(
     let argo_settings = &settings.argo;
     let namespace = submission.namespace.clone().unwrap_or_else(|| argo_settings.namespace.clone());
     let name = argo::workflow_name(&command.name, &interaction.id);
-    let (labels, annotations) = argo::identity(&command.name, interaction);
+    let (labels, mut annotations) = argo::identity(&command.name, interaction);
+    annotations.extend(settings.trace.annotations());
     let spec = SubmitSpec {
         namespace: namespace.clone(),
         template: submission.template.clone(),

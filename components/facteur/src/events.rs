@@ -334,6 +334,12 @@ impl CommandEvent {
         }
     }
 
+    /// The trace the producer names (`trace_id`, `correlation_id`), for log lines and the
+    /// workflow's annotations.
+    pub fn trace(&self) -> crate::audit::Trace {
+        crate::audit::Trace::from_event(&self.trace_id, &self.correlation_id)
+    }
+
     /// When Discord sent the interaction, if the producer said so.
     pub fn received_at(&self) -> Option<u64> {
         crate::time::unix_seconds(&self.timestamp)
@@ -682,9 +688,11 @@ mod tests {
                 },
                 argo: crate::ports::memory::argo_settings(),
                 history_ttl: 3600,
+                trace: Default::default(),
             };
             match accept(world, kind, payload, 900) {
                 Some(Event::Command(event)) => {
+                    let settings = CommandSettings { trace: event.trace(), ..settings };
                     let (message, to) = block_on(command::run_event(world, &settings, &Catalog::embedded(), &event));
                     block_on(command::deliver(world, &to, &message)).unwrap();
                 }
@@ -720,6 +728,24 @@ mod tests {
             handle(&world, Kind::Command, &fresh(NOW).encode_to_vec());
             assert_eq!(world.argo.paths(), ["POST /api/v1/workflows/argo/submit"]);
             assert_eq!(world.discord.edits.borrow().len(), 1);
+        }
+
+        #[test]
+        fn an_event_s_trace_and_correlation_ids_are_annotations_of_its_workflow() {
+            let world = world();
+            world.argo.answer(|_| {
+                Ok((200, br#"{"metadata":{"name":"plan-1190000000000000001","namespace":"argo"}}"#.to_vec()))
+            });
+            let mut event = fresh(NOW);
+            event.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736".into();
+            event.correlation_id = "corr-42".into();
+            handle(&world, Kind::Command, &event.encode_to_vec());
+            let requests = world.argo.requests.borrow();
+            let body = requests[0].0.body.as_ref().unwrap();
+            assert_eq!(
+                body["submitOptions"]["annotations"],
+                "facteur.dev/username=ada,facteur.dev/trace-id=4bf92f3577b34da6a3ce929d0e0e4736,facteur.dev/correlation-id=corr-42"
+            );
         }
 
         #[test]

@@ -12,6 +12,12 @@ pub mod label {
     pub const INTERACTION: &str = "facteur.dev/interaction-id";
     /// Annotation: the Discord username, for people reading the workflow.
     pub const USERNAME: &str = "facteur.dev/username";
+    /// Annotation: the W3C `traceparent` the command's request arrived with (Spin's trace).
+    pub const TRACEPARENT: &str = "facteur.dev/traceparent";
+    /// Annotation: the trace id (of that traceparent, or a CommandEvent's `trace_id`).
+    pub const TRACE_ID: &str = "facteur.dev/trace-id";
+    /// Annotation: a CommandEvent's `correlation_id`.
+    pub const CORRELATION: &str = "facteur.dev/correlation-id";
 }
 
 /// The workflow name for an interaction (or CommandEvent) id: deterministic, so a redelivery

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::argo::Method;
+use crate::audit::Trace;
 use crate::catalog::Catalog;
 use crate::policy::RoleMap;
 use crate::ports::memory::{Memory, block_on};
@@ -16,6 +17,7 @@ fn settings() -> CommandSettings {
         policy: Policy { role_map: RoleMap::parse(&json!({"plan": [OPS]}).to_string()).unwrap(), ..Policy::default() },
         argo: crate::ports::memory::argo_settings(),
         history_ttl: 3600,
+        trace: Trace::default(),
     }
 }
 
@@ -92,6 +94,26 @@ fn an_admitted_command_is_deferred_then_submitted_once_and_remembered() {
     assert_eq!(runs[0].workflow, "plan-1190000000000000001");
     let reply = history::reply(&world.store, "argo", "plan-1190000000000000001", world.now.get()).unwrap();
     assert_eq!(reply.unwrap().expires_at, world.now.get() + TOKEN_TTL_SECS);
+}
+
+#[test]
+fn the_request_s_traceparent_is_an_annotation_of_the_workflow() {
+    let world = Memory::default();
+    world.argo.answer(|r| Ok(workflow(r.body.as_ref().unwrap()["submitOptions"]["name"].as_str().unwrap(), USER)));
+    let catalog = Catalog::embedded();
+    let command = catalog.command("plan").unwrap();
+    let interaction = plan("1190000000000000001", USER, &[OPS], objective());
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let settings = CommandSettings { trace: Trace::from_traceparent(Some(traceparent)), ..settings() };
+    let work = admit(&world, &settings.policy, command, &interaction).unwrap();
+    block_on(submit(&world, &settings, command, &interaction, &work, world.now.get()));
+    let requests = world.argo.requests.borrow();
+    assert_eq!(
+        requests[0].0.body.as_ref().unwrap()["submitOptions"]["annotations"],
+        format!(
+            "facteur.dev/username=ada,facteur.dev/traceparent={traceparent},facteur.dev/trace-id=4bf92f3577b34da6a3ce929d0e0e4736"
+        )
+    );
 }
 
 #[test]
