@@ -15,10 +15,11 @@
 //! otherwise 503, so that Knative redelivers it: Redis pub/sub keeps nothing for absent
 //! subscribers.
 
+use facteur::audit::{Level, Trace};
 use facteur::cloudevents::{self, Gate, MAX_RECORD};
 use facteur::config::{BridgeSettings, queue_variables};
 use facteur::events;
-use facteur::spin::variables;
+use facteur::spin::{component, log, set_trace, variables};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
@@ -26,6 +27,7 @@ use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {
     let vars = variables();
+    component(if matches!(vars.accepts(), Ok(events::Kind::Lifecycle)) { "lifecycle-bridge" } else { "bridge" });
     let settings = match vars.accepts().and_then(|kind| vars.bridge(kind)) {
         Ok(settings) => settings,
         Err(e) => {
@@ -36,7 +38,11 @@ async fn handle(req: IncomingRequest) -> Response {
                     format!("`{secret}` (unless `{auth}` is `network`), `redis_host` (with `redis_password`) and `{channel}`")
                 },
             );
-            eprintln!("bridge: {names} must be set; refusing records until they are ({e})");
+            log(
+                Level::Error,
+                "configuration_error",
+                &format!("{names} must be set; refusing records until they are ({e})"),
+            );
             return answer(503, "the bridge is not configured");
         }
     };
@@ -45,6 +51,8 @@ async fn handle(req: IncomingRequest) -> Response {
     }
     let headers = req.headers();
     let header = |name: &str| headers.get(name).into_iter().next().and_then(|v| String::from_utf8(v).ok());
+    // Knative passes the record's trace context (W3C `traceparent`).
+    set_trace(Trace::from_traceparent(header("traceparent").as_deref()));
     let secret_in_body = match cloudevents::gate(header, settings.secret.as_deref()) {
         Gate::Refuse { status, reason } => return answer(status, reason),
         Gate::Read { secret_in_body } => secret_in_body,
@@ -69,7 +77,8 @@ async fn handle(req: IncomingRequest) -> Response {
         Err(reason) => return answer(400, &reason),
     };
     if let Err(reason) = events::admit_record(settings.kind, &data) {
-        eprintln!("bridge: refused a record of {} bytes on the {} route: {reason}", data.len(), settings.kind.name());
+        let text = format!("refused a record of {} bytes on the {} route: {reason}", data.len(), settings.kind.name());
+        log(Level::Warn, "record_refused", &text);
         return answer(422, &reason);
     }
     publish(&settings, data)
@@ -86,11 +95,15 @@ fn publish(settings: &BridgeSettings, data: Vec<u8>) -> Response {
             Response::builder().status(202).header("content-type", "application/json").body(body).build()
         }
         Ok(_) => {
-            eprintln!("bridge: no worker is subscribed to `{channel}`; asking for redelivery");
+            log(
+                Level::Warn,
+                "no_subscriber",
+                &format!("no worker is subscribed to `{channel}`; asking for redelivery"),
+            );
             answer(503, "no worker is listening; retry later")
         }
         Err(e) => {
-            eprintln!("bridge: could not publish to Redis: {e}");
+            log(Level::Error, "publish_failed", &format!("could not publish to Redis: {e}"));
             answer(503, "the queue is unavailable; retry later")
         }
     }

@@ -6,7 +6,7 @@ use facteur::catalog::Catalog;
 use facteur::command;
 use facteur::discord::{Interaction, InteractionResponse};
 use facteur::policy::{Caller, Policy};
-use facteur::spin::{Stdout, misconfigured, receive, reply, variables};
+use facteur::spin::{Stdout, component, misconfigured, receive, reply, variables};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
@@ -14,6 +14,7 @@ const COMMAND: &str = "help";
 
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {
+    component(COMMAND);
     let vars = variables();
     let config = vars.verifier().and_then(|v| Ok((v, vars.policy()?)));
     let (verifier, policy) = match config {

@@ -7,15 +7,17 @@
 //! gateway answers itself (PING, unknown commands) it verifies first. Whatever goes wrong after
 //! a request is admitted, the member gets an ephemeral answer, never an error page.
 
+use facteur::audit::Level;
 use facteur::catalog::Catalog;
 use facteur::discord::{InteractionResponse, InteractionType};
 use facteur::routing::{Target, route};
-use facteur::spin::{misconfigured, receive_unverified, reject, reply, variables};
+use facteur::spin::{component, log, misconfigured, receive_unverified, reject, reply, variables};
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {
+    component("interactions");
     let vars = variables();
     let verifier = match vars.verifier() {
         Ok(verifier) => verifier,
@@ -24,7 +26,7 @@ async fn handle(req: IncomingRequest) -> Response {
     let (request, interaction) = match receive_unverified(req, &verifier).await {
         Ok(received) => received,
         Err(refusal) => {
-            eprintln!("interactions: refused a request: {}", refusal.status());
+            log(Level::Info, "request_refused", &format!("refused a request: {}", refusal.status()));
             return refusal;
         }
     };
@@ -38,7 +40,7 @@ async fn handle(req: IncomingRequest) -> Response {
     match target {
         Target::Pong => reply(&InteractionResponse::pong()),
         Target::Unknown { command } => {
-            eprintln!("interactions: no component serves `{command}` (interaction {})", interaction.id);
+            log(Level::Warn, "unknown_command", &format!("no component serves `{command}`"));
             // Discord accepts only choices (type 8) in answer to autocomplete.
             if interaction.kind == InteractionType::Autocomplete {
                 return reply(&InteractionResponse::autocomplete([]));
@@ -46,7 +48,7 @@ async fn handle(req: IncomingRequest) -> Response {
             reply(&InteractionResponse::ephemeral(format!("Unknown command `/{command}`.")))
         }
         Target::Unroutable(kind) => {
-            eprintln!("interactions: cannot route interaction {} of type {}", interaction.id, u8::from(kind));
+            log(Level::Warn, "unroutable", &format!("cannot route an interaction of type {}", u8::from(kind)));
             reply(&InteractionResponse::ephemeral("facteur does not handle this kind of interaction."))
         }
         Target::Component { command, component } => match request.forward(component).await {
@@ -57,9 +59,10 @@ async fn handle(req: IncomingRequest) -> Response {
                     Ok(response) => format!("status {}", response.status()),
                     Err(e) => e.to_string(),
                 };
-                eprintln!(
-                    "interactions: component `{component}` failed for `{command}` (interaction {}): {cause}",
-                    interaction.id
+                log(
+                    Level::Error,
+                    "component_failed",
+                    &format!("component `{component}` failed for `{command}`: {cause}"),
                 );
                 reply(&InteractionResponse::ephemeral(format!(
                     "`/{command}` is unavailable right now. Please try again in a moment."

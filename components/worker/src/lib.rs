@@ -41,11 +41,13 @@ async fn on_message(payload: Vec<u8>) -> Result<(), String> {
     let ports = SpinPorts::new(component, argo.clone(), discord);
     let outcome = match events::accept(&ports, kind, &payload, max_age) {
         Some(Event::Command(event)) => {
+            facteur::spin::about_event(&event);
             let settings = (|| {
                 Ok::<_, ConfigError>(CommandSettings {
                     policy: vars.policy()?,
                     argo,
                     history_ttl: vars.run_history_ttl_secs()?,
+                    trace: event.trace(),
                 })
             })()
             .map_err(|e| format!("{component}: configuration error: {e}"))?;

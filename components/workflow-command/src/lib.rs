@@ -18,8 +18,12 @@ use spin_sdk::http_component;
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let vars = variables();
     let config = (|| {
-        let settings =
-            CommandSettings { policy: vars.policy()?, argo: vars.argo()?, history_ttl: vars.run_history_ttl_secs()? };
+        let settings = CommandSettings {
+            policy: vars.policy()?,
+            argo: vars.argo()?,
+            history_ttl: vars.run_history_ttl_secs()?,
+            trace: Default::default(),
+        };
         Ok::<_, ConfigError>((vars.verifier()?, vars.command()?, settings, vars.discord()?))
     })();
     let (verifier, name, settings, discord) = match config {
@@ -31,10 +35,12 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
         let error = format!("variable `command`: `{name}` is not a workflow command of the catalog");
         return respond(out, misconfigured("workflow-command", &error)).await;
     };
-    let (_, interaction) = match receive(req, &verifier).await {
+    let (request, interaction) = match receive(req, &verifier).await {
         Ok(received) => received,
         Err(refusal) => return respond(out, refusal).await,
     };
+    // The request's trace, recorded on the workflow.
+    let settings = CommandSettings { trace: request.trace, ..settings };
     let ports = SpinPorts::new("workflow-command", settings.argo.clone(), discord);
     let answer = command::answer(&ports, &settings, command, &interaction).await;
     serve(out, &ports, &interaction, answer, async |submission| {

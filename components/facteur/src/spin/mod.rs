@@ -1,12 +1,21 @@
 //! The thin adapter between the domain and the Spin host (spin-sdk 5.2): variables, reading
 //! an interaction request and answering it, service chaining, and the use cases' ports
 //! ([`SpinPorts`]: outbound HTTP, key-value, clock, stdout and stderr).
+//!
+//! Every line a component writes is one JSON object, written at once (Spin exports each write
+//! as one OTLP log record): audit lines on stdout, log lines on stderr, both with the
+//! component's name and, once known, the interaction id and the trace id of the request
+//! ([`log`], [`Stdout`]). A component instance serves one request, so that context is the
+//! instance's: set by [`component`], [`InteractionRequest::read`], [`receive`] and
+//! [`about_event`].
 
 pub mod argo;
 pub mod discord;
 pub mod outbound;
 pub mod store;
 
+use std::cell::RefCell;
+use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
@@ -14,10 +23,48 @@ use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingResponse, Request,
 
 use crate::admission::{self, MAX_BODY, Received, Rejection};
 use crate::answer::{Answer, follow_up};
+use crate::audit::{self, Context, Level, Trace};
 use crate::config::{ArgoSettings, DiscordSettings, Variables};
 use crate::discord::{Interaction, InteractionResponse, Message};
 use crate::ports::{self, Ports};
 use crate::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier};
+
+thread_local! {
+    static CONTEXT: RefCell<Context> = const { RefCell::new(Context::EMPTY) };
+}
+
+/// Names the component in the lines it writes from now on.
+pub fn component(name: &str) {
+    CONTEXT.with_borrow_mut(|c| c.component = Some(name.to_owned()));
+}
+
+/// The trace of the request (or event) being served: its ids go into every line from now on.
+pub fn set_trace(trace: Trace) {
+    CONTEXT.with_borrow_mut(|c| c.trace = trace);
+}
+
+fn set_interaction(id: &str) {
+    CONTEXT.with_borrow_mut(|c| c.interaction_id = Some(id.to_owned()).filter(|id| !id.is_empty()));
+}
+
+/// The CommandEvent being served: its interaction id, `trace_id` and `correlation_id` go into
+/// every line from now on.
+pub fn about_event(event: &crate::events::CommandEvent) {
+    set_interaction(&event.interaction_id);
+    set_trace(event.trace());
+}
+
+/// Writes one log line on stderr: `{"level", "component", "event", "message", …ids}`.
+pub fn log(level: Level, event: &str, message: &str) {
+    let line = CONTEXT.with_borrow(|c| audit::log_line(level, event, message, c));
+    write_line(&mut std::io::stderr().lock(), line);
+}
+
+/// One write per line, so that each is one record wherever the output goes.
+fn write_line(out: &mut impl Write, mut line: String) {
+    line.push('\n');
+    let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());
+}
 
 /// The component's Spin variables (only those declared for it are readable).
 pub fn variables() -> Variables<fn(&str) -> Option<String>> {
@@ -38,6 +85,8 @@ pub struct InteractionRequest {
     pub path: String,
     pub signature: Option<String>,
     pub timestamp: Option<String>,
+    /// The W3C trace context Spin passed (`traceparent`: the caller's span), if valid.
+    pub trace: Trace,
     pub body: Vec<u8>,
 }
 
@@ -47,6 +96,8 @@ impl InteractionRequest {
     pub async fn read(req: IncomingRequest) -> Result<Self, Rejection> {
         let header = |name: &str| req.headers().get(name).into_iter().next().and_then(|v| String::from_utf8(v).ok());
         let (signature, timestamp) = (header(SIGNATURE_HEADER), header(TIMESTAMP_HEADER));
+        let trace = Trace::from_traceparent(header("traceparent").as_deref());
+        set_trace(trace.clone());
         let client = req.headers().get("spin-client-addr").into_iter().last().and_then(|v| String::from_utf8(v).ok());
         let declared = header("content-length").and_then(|v| v.parse::<usize>().ok());
         let method = req.method().to_string();
@@ -64,7 +115,7 @@ impl InteractionRequest {
         } else {
             body.resize(MAX_BODY + 1, 0);
         }
-        Ok(Self { method, client, path, signature, timestamp, body })
+        Ok(Self { method, client, path, signature, timestamp, trace, body })
     }
 
     fn received(&self) -> Received<'_> {
@@ -113,6 +164,7 @@ impl InteractionRequest {
 pub async fn receive(req: IncomingRequest, verifier: &Verifier) -> Result<(InteractionRequest, Interaction), Response> {
     let request = InteractionRequest::read(req).await.map_err(|r| reject(&r))?;
     let interaction = request.admit(verifier).map_err(|r| reject(&r))?;
+    set_interaction(&interaction.id);
     Ok((request, interaction))
 }
 
@@ -123,12 +175,14 @@ pub async fn receive_unverified(
 ) -> Result<(InteractionRequest, Interaction), Response> {
     let request = InteractionRequest::read(req).await.map_err(|r| reject(&r))?;
     let interaction = request.precheck(verifier).map_err(|r| reject(&r))?;
+    set_interaction(&interaction.id);
     Ok((request, interaction))
 }
 
 /// The 500 of a component whose configuration is wrong: the details go to its log only.
 pub fn misconfigured(component: &str, error: &dyn std::fmt::Display) -> Response {
-    eprintln!("{component}: configuration error: {error}");
+    self::component(component);
+    log(Level::Error, "configuration_error", &format!("configuration error: {error}"));
     reject(&Rejection::new(500, "facteur is misconfigured; see its logs"))
 }
 
@@ -153,12 +207,12 @@ pub async fn respond(out: ResponseOutparam, response: Response) {
     let outgoing = OutgoingResponse::new(Fields::from_list(&headers).expect("valid response headers"));
     outgoing.set_status_code(*response.status()).expect("a valid status");
     if let Err(e) = out.set_with_body(outgoing, response.into_body()).await {
-        eprintln!("could not send the response: {e}");
+        log(Level::Warn, "response_failed", &format!("could not send the response: {e}"));
     }
 }
 
 /// The use cases' world on Spin: Argo and Discord over outbound HTTP, the `default` key-value
-/// store, the wall clock; audit lines on stdout, log lines on stderr with the component's name.
+/// store, the wall clock; audit lines on stdout, log lines on stderr (see [`log`]).
 pub struct SpinPorts {
     pub argo: argo::SpinArgo,
     pub discord: discord::SpinDiscord,
@@ -167,16 +221,19 @@ pub struct SpinPorts {
 
 impl SpinPorts {
     pub fn new(component: &'static str, argo: ArgoSettings, discord: DiscordSettings) -> Self {
+        self::component(component);
         Self { argo: argo::SpinArgo(argo), discord: discord::SpinDiscord(discord), component }
     }
 }
 
-/// Audit lines on stdout, for components that need nothing else (`/help`, template commands).
+/// Audit lines on stdout, for components that need nothing else (`/help`, template commands),
+/// stamped with the component, level, `event: "audit"` and the trace id ([`audit::stamp`]).
 pub struct Stdout;
 
 impl ports::Audit for Stdout {
     fn audit(&self, line: String) {
-        println!("{line}");
+        let line = CONTEXT.with_borrow(|c| audit::stamp(&line, c));
+        write_line(&mut std::io::stdout().lock(), line);
     }
 }
 
@@ -204,7 +261,8 @@ impl Ports for SpinPorts {
     }
 
     fn log(&self, line: String) {
-        eprintln!("{}: {line}", self.component);
+        let (level, event) = audit::classify(&line);
+        log(level, event, &line);
     }
 
     async fn pause(&self, duration: std::time::Duration) {

@@ -81,11 +81,18 @@ impl QueueWorld {
         assert!(received.is_some(), "nobody subscribed to {channel}");
     }
 
-    /// The first line `component` logged that contains `text`, once it did.
+    /// The first line `component` logged that contains `text`, once it did, as
+    /// `component: message` (each line is a JSON object: level, component, event, message).
     async fn logged(&self, component: &str, text: &str) -> String {
-        eventually(WAIT, async || self.app.log_text(component).lines().find(|l| l.contains(text)).map(str::to_owned))
-            .await
-            .unwrap_or_else(|| panic!("{component} never logged `{text}`; logs:\n{}", self.logs()))
+        let line = eventually(WAIT, async || {
+            self.app.log_text(component).lines().find(|l| l.contains(text)).map(str::to_owned)
+        })
+        .await
+        .unwrap_or_else(|| panic!("{component} never logged `{text}`; logs:\n{}", self.logs()));
+        let record: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        assert_eq!(record["component"], component, "{line}");
+        assert!(record["level"].is_string() && record["event"].is_string(), "{line}");
+        format!("{component}: {}", record["message"].as_str().unwrap_or_default())
     }
 
     /// Nothing reached Argo or Discord, and no run was recorded for interaction `id`.
