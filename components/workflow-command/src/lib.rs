@@ -42,6 +42,8 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     // The request's trace, recorded on the workflow.
     let settings = CommandSettings { trace: request.trace, ..settings };
     let ports = SpinPorts::new("workflow-command", settings.argo.clone(), discord);
+    // Lines name the command's component (spin.toml names each after its command).
+    facteur::spin::component(&name);
     let answer = command::answer(&ports, &settings, command, &interaction).await;
     serve(out, &ports, &interaction, answer, async |submission| {
         command::submit(&ports, &settings, command, &interaction, &submission, ports.now()).await

@@ -86,6 +86,7 @@ impl SpinBinary {
             variables: BTreeMap::new(),
             components: Vec::new(),
             runtime_config: None,
+            env: Vec::new(),
         }
     }
 }
@@ -125,9 +126,17 @@ pub struct SpinUpBuilder {
     variables: BTreeMap<String, String>,
     components: Vec<String>,
     runtime_config: Option<String>,
+    env: Vec<(String, String)>,
 }
 
 impl SpinUpBuilder {
+    /// An environment variable of `spin up` (e.g. `OTEL_EXPORTER_OTLP_ENDPOINT`); set after the
+    /// developer's `SPIN_*` and `OTEL_*` are removed.
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.env.push((key.to_owned(), value.into()));
+        self
+    }
+
     /// `--variable name=value`.
     pub fn variable(mut self, name: &str, value: impl Into<String>) -> Self {
         self.variables.insert(name.to_owned(), value.into());
@@ -187,6 +196,9 @@ impl SpinUpBuilder {
             if key.starts_with("SPIN_") || key.starts_with("OTEL_") {
                 command.env_remove(key.as_ref());
             }
+        }
+        for (key, value) in &self.env {
+            command.env(key, value);
         }
         let output = std::fs::File::create(dir.join("spin.out"))?;
         command.stdin(Stdio::null()).stdout(output.try_clone()?).stderr(output).current_dir(&dir);

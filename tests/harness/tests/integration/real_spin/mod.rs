@@ -9,6 +9,7 @@ mod corpus;
 mod edge;
 mod playground;
 mod queue;
+mod telemetry;
 mod template;
 
 use std::sync::atomic::{AtomicU32, Ordering};
