@@ -615,3 +615,31 @@ fn workflow_templates_never_paste_parameters_into_a_shell() {
     }
     assert!(checked > 0, "no WorkflowTemplate was checked");
 }
+
+/// Every overlay has the executor its SpinApps name, in their namespace, with an OTLP endpoint
+/// (spin-operator `api/v1alpha1/spinappexecutor_types.go`: `deploymentConfig.otel`), so the
+/// shim's Spin exports traces, metrics and logs.
+#[test]
+fn the_spinapps_executor_exports_otlp() {
+    for overlay in overlays() {
+        let Some(documents) = render(&overlay) else { return };
+        let executors: Vec<&Value> = documents.iter().filter(|d| d["kind"] == "SpinAppExecutor").collect();
+        for app in documents.iter().filter(|d| d["kind"] == "SpinApp") {
+            let name = app["spec"]["executor"].as_str().unwrap_or_default();
+            let executor = executors
+                .iter()
+                .find(|e| e["metadata"]["name"] == name && e["metadata"]["namespace"] == app["metadata"]["namespace"])
+                .unwrap_or_else(|| {
+                    panic!("{}: no SpinAppExecutor `{name}` for {}", overlay.display(), app["metadata"]["name"])
+                });
+            let config = &executor["spec"]["deploymentConfig"];
+            assert_eq!(config["runtimeClassName"], "wasmtime-spin-v2", "{}", overlay.display());
+            let endpoint = config["otel"]["exporter_otlp_endpoint"].as_str().unwrap_or_default();
+            assert!(
+                endpoint.starts_with("http://") || endpoint.starts_with("https://"),
+                "{}: {endpoint:?}",
+                overlay.display()
+            );
+        }
+    }
+}
