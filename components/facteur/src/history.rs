@@ -3,9 +3,11 @@
 //! ownership, autocomplete).
 //!
 //! Key-value stores have no TTL, so every key has its expiry in its value, enforced on read,
-//! and is listed in an expiry index (`expiries:<slot>`, one per 15-minute slot); every write
-//! first deletes what has expired (a sweep). An interaction token lives in a key of its own
-//! (`reply:…`) that expires with the token. The keys:
+//! and a sweep deletes what has expired: the first write of each 15-minute slot lists the store's
+//! keys and deletes the expired ones (a marker says which slot was swept). So nothing outlives
+//! its validity by more than a slot and the time to the next write, a write costs no index
+//! upkeep, and concurrent writers share nothing but the marker. An interaction token lives in a
+//! key of its own (`reply:…`) that expires with the token. The keys:
 //!
 //! | key | holds | expires |
 //! |---|---|---|
@@ -13,8 +15,7 @@
 //! | `reply:<namespace>:<workflow>` | [`Reply`]: application id and interaction token | with the token (15 min) |
 //! | `runs:<user>` | the member's recent [`Run`]s | with their newest run |
 //! | `notified:<namespace>:<workflow>:<phase>` | that a phase was announced | history TTL |
-//! | `expiries:<slot>` | the keys expiring in that slot | swept with them |
-//! | `expiries:swept` | the last slot swept | never (one key) |
+//! | `sweep:slot` | the last slot swept | never (one key) |
 
 use serde::{Deserialize, Serialize};
 
@@ -24,8 +25,8 @@ use crate::ports::KeyValue;
 pub const TOKEN_TTL_SECS: u64 = 15 * 60;
 /// Recent runs kept per member.
 pub const MAX_RUNS: usize = 20;
-/// The expiry index's granularity: a key is deleted at most this long after it expired, at
-/// the next write.
+/// How often the store is swept: a key is deleted at most this long after it expired, at the
+/// next write.
 pub const SLOT_SECS: u64 = 15 * 60;
 
 /// One of a member's recent runs.
@@ -83,11 +84,10 @@ pub fn runs_key(user_id: &str) -> String {
     format!("runs:{user_id}")
 }
 
-fn slot_key(slot: u64) -> String {
-    format!("expiries:{slot}")
-}
+const SWEPT_KEY: &str = "sweep:slot";
 
-const SWEPT_KEY: &str = "expiries:swept";
+/// The prefixes of the keys this module writes (and so may delete).
+const SWEPT_PREFIXES: [&str; 4] = ["run:", "reply:", "runs:", "notified:"];
 
 /// Decodes a stored value, or `None` when absent, unreadable or expired at `now`.
 fn read_live<T: serde::de::DeserializeOwned>(bytes: Option<&[u8]>, now: u64) -> Option<T> {
@@ -116,16 +116,9 @@ pub fn add_run(mut runs: Vec<Run>, run: Run, now: u64) -> Vec<Run> {
     runs
 }
 
-/// Writes `value` under `key` and lists the key for deletion once `expires_at` has passed.
-fn put(store: &impl KeyValue, key: &str, value: &[u8], expires_at: u64) -> Result<(), String> {
-    store.set(key, value).map_err(|e| format!("saving {}: {e}", kind(key)))?;
-    let slot = slot_key(expires_at / SLOT_SECS);
-    let mut keys: Vec<String> = store.get(&slot)?.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-    if !keys.iter().any(|k| k == key) {
-        keys.push(key.to_owned());
-        store.set(&slot, &serde_json::to_vec(&keys).expect("keys serialise")).map_err(|e| format!("indexing: {e}"))?;
-    }
-    Ok(())
+/// Writes `value` under `key` (its expiry is in the value; the sweep deletes it once passed).
+fn put(store: &impl KeyValue, key: &str, value: &[u8]) -> Result<(), String> {
+    store.set(key, value).map_err(|e| format!("saving {}: {e}", kind(key)))
 }
 
 /// What a key holds, for error messages (keys hold ids, never tokens).
@@ -133,25 +126,19 @@ fn kind(key: &str) -> &str {
     key.split(':').next().unwrap_or(key)
 }
 
-/// Deletes every key listed in a slot that has fully passed, unless a later write gave it a
-/// later expiry (a member's run list, re-saved), then the slot itself.
+/// Once per slot (the first write that finds the marker behind): deletes every key of this
+/// module whose value has expired. Racing sweeps are harmless: deleting twice is deleting.
 pub fn sweep(store: &impl KeyValue, now: u64) -> Result<(), String> {
     let current = now / SLOT_SECS;
     let swept = store.get(SWEPT_KEY)?.and_then(|b| String::from_utf8(b).ok()).and_then(|s| s.parse::<u64>().ok());
-    // A fresh store: nothing older than the week of history can be listed.
-    let from = swept.map_or(current.saturating_sub(2 * 7 * 24 * 3600 / SLOT_SECS), |s| s + 1);
-    for slot in from..current {
-        let Some(listed) = store.get(&slot_key(slot))? else { continue };
-        let keys: Vec<String> = serde_json::from_slice(&listed).unwrap_or_default();
-        for key in keys {
-            if !still_live(store.get(&key)?.as_deref(), now) {
-                store.delete(&key)?;
-            }
-        }
-        store.delete(&slot_key(slot))?;
+    if swept == Some(current) {
+        return Ok(());
     }
-    if swept != Some(current.saturating_sub(1)) {
-        store.set(SWEPT_KEY, current.saturating_sub(1).to_string().as_bytes())?;
+    store.set(SWEPT_KEY, current.to_string().as_bytes())?;
+    for key in store.keys()? {
+        if SWEPT_PREFIXES.iter().any(|p| key.starts_with(p)) && !still_live(store.get(&key)?.as_deref(), now) {
+            store.delete(&key)?;
+        }
     }
     Ok(())
 }
@@ -170,17 +157,16 @@ fn still_live(bytes: Option<&[u8]>, now: u64) -> bool {
 pub fn save_run(store: &impl KeyValue, record: &RunRecord, reply: &Reply, run: Run, now: u64) -> Result<(), String> {
     sweep(store, now)?;
     let json = serde_json::to_vec(record).expect("records always serialise");
-    put(store, &run_key(&run.namespace, &run.workflow), &json, record.expires_at)?;
+    put(store, &run_key(&run.namespace, &run.workflow), &json)?;
     if reply.expires_at > now {
         let json = serde_json::to_vec(reply).expect("replies always serialise");
-        put(store, &reply_key(&run.namespace, &run.workflow), &json, reply.expires_at)?;
+        put(store, &reply_key(&run.namespace, &run.workflow), &json)?;
     }
     if let Some(user) = &record.user_id {
         let key = runs_key(user);
         let stored = store.get(&key).map_err(|e| format!("reading recent runs: {e}"))?;
         let runs = add_run(read_runs(stored.as_deref(), now), run, now);
-        let newest = runs.iter().map(|r| r.expires_at).max().unwrap_or(now);
-        put(store, &key, &serde_json::to_vec(&runs).expect("runs always serialise"), newest)?;
+        put(store, &key, &serde_json::to_vec(&runs).expect("runs always serialise"))?;
     }
     Ok(())
 }
@@ -231,7 +217,7 @@ pub fn mark_notified(
 ) -> Result<(), String> {
     sweep(store, now)?;
     let marker = serde_json::json!({ "expires_at": expires_at }).to_string();
-    put(store, &notified_key(namespace, workflow, phase), marker.as_bytes(), expires_at)
+    put(store, &notified_key(namespace, workflow, phase), marker.as_bytes())
 }
 
 #[cfg(test)]
@@ -259,7 +245,7 @@ mod tests {
     }
 
     fn keys(store: &MemoryStore) -> Vec<String> {
-        store.0.borrow().keys().filter(|k| !k.starts_with("expiries:")).cloned().collect()
+        store.0.borrow().keys().filter(|k| *k != SWEPT_KEY).cloned().collect()
     }
 
     fn tokens(store: &MemoryStore) -> usize {
@@ -289,14 +275,6 @@ mod tests {
         started(&store, "plan-3", "7", t2);
         assert_eq!(keys(&store), ["reply:argo:plan-3", "run:argo:plan-3", "runs:7"]);
         assert_eq!(runs(&store, "7", t2).unwrap().len(), 1);
-        // The index holds only slots still to come, and the marker.
-        let index: Vec<String> = store.0.borrow().keys().filter(|k| k.starts_with("expiries:")).cloned().collect();
-        assert!(
-            index
-                .iter()
-                .all(|k| k == SWEPT_KEY || k.trim_start_matches("expiries:").parse::<u64>().unwrap() >= t2 / SLOT_SECS),
-            "{index:?}"
-        );
     }
 
     #[test]

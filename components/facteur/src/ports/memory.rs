@@ -75,6 +75,10 @@ impl KeyValue for MemoryStore {
         self.0.borrow_mut().remove(key);
         Ok(())
     }
+
+    fn keys(&self) -> Result<Vec<String>, String> {
+        Ok(self.0.borrow().keys().cloned().collect())
+    }
 }
 
 pub struct Memory {

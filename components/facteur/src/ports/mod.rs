@@ -42,6 +42,8 @@ pub trait KeyValue {
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String>;
     /// Deleting an absent key is not an error.
     fn delete(&self, key: &str) -> Result<(), String>;
+    /// Every key (for the sweep, once per slot).
+    fn keys(&self) -> Result<Vec<String>, String>;
 }
 
 /// The audit trail: one JSON line per decision (see `crate::audit`).

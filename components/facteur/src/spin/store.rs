@@ -24,4 +24,8 @@ impl KeyValue for SpinKeyValue {
     fn delete(&self, key: &str) -> Result<(), String> {
         open()?.delete(key).map_err(|e| e.to_string())
     }
+
+    fn keys(&self) -> Result<Vec<String>, String> {
+        open()?.get_keys().map_err(|e| e.to_string())
+    }
 }
