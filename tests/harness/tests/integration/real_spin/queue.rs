@@ -68,10 +68,14 @@ async fn publish(redis: &str, channel: &str, payload: &[u8]) {
 }
 
 /// The first line of `component`'s log containing `text`, once there is one.
+/// The `message` of the first JSON log line of `component` that contains `text`.
 async fn logged(w: &SpinWorld, component: &str, text: &str) -> String {
-    eventually(WAIT, async || w.spin.log(component).lines().find(|l| l.contains(text)).map(str::to_owned))
+    let line = eventually(WAIT, async || w.spin.log(component).lines().find(|l| l.contains(text)).map(str::to_owned))
         .await
-        .unwrap_or_else(|| panic!("spin {}: {component} never logged `{text}`:\n{}", w.spin.version, w.spin.logs()))
+        .unwrap_or_else(|| panic!("spin {}: {component} never logged `{text}`:\n{}", w.spin.version, w.spin.logs()));
+    let record: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    assert_eq!(record["component"], component, "{line}");
+    record["message"].as_str().unwrap_or_default().to_owned()
 }
 
 #[tokio::test]
