@@ -386,7 +386,21 @@ async fn one_plan_is_one_trace_the_audit_reaches_otlp_logs_and_no_secret_is_expo
         .unwrap_or_else(|| panic!("spin {version}: no spin.request_count in {:?}", otel.metric_names()));
         assert!(metrics.iter().any(|m| m.starts_with("spin.component_")), "{metrics:?}");
 
-        // No secret anywhere, but the interaction token in the Discord edit's url.full.
+        // No secret anywhere, but the interaction token in the Discord edit's url.full. Spin
+        // exports spans in batches: wait until both edits' client spans have arrived.
+        let arrived = eventually(WAIT, async || {
+            let spans = otel.spans();
+            let edited = |token: &str| {
+                spans.iter().any(|s| {
+                    s.attributes
+                        .iter()
+                        .any(|a| a.value.as_ref().and_then(|v| v.text()).is_some_and(|t| t.contains(token)))
+                })
+            };
+            (edited(&format!("token-{id}")) && edited(&format!("token-{failed}"))).then_some(())
+        })
+        .await;
+        assert!(arrived.is_some(), "spin {version}: the Discord edits' spans never arrived");
         let exported = otel.everything();
         let logs = w.spin.logs();
         for secret in [ARGO_TOKEN, BOT_TOKEN, BRIDGE] {
