@@ -36,13 +36,8 @@ pub fn workflow_name(command: &str, id: &str) -> String {
 }
 
 /// A Kubernetes object name (DNS-1123 subdomain): what a workflow name must be before it goes
-/// into an Argo URL.
-pub fn is_object_name(name: &str) -> bool {
-    (1..=253).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
-}
+/// into an Argo URL. The catalog's check of template names is the same rule.
+pub use crate::catalog::is_kubernetes_name as is_object_name;
 
 /// A namespace name (DNS-1123 label).
 pub fn is_namespace(name: &str) -> bool {
