@@ -216,13 +216,19 @@ pub async fn respond(out: ResponseOutparam, response: Response) {
 pub struct SpinPorts {
     pub argo: argo::SpinArgo,
     pub discord: discord::SpinDiscord,
+    pub store: store::SpinKeyValue,
     pub component: &'static str,
 }
 
 impl SpinPorts {
     pub fn new(component: &'static str, argo: ArgoSettings, discord: DiscordSettings) -> Self {
         self::component(component);
-        Self { argo: argo::SpinArgo(argo), discord: discord::SpinDiscord(discord), component }
+        Self {
+            argo: argo::SpinArgo(argo),
+            discord: discord::SpinDiscord(discord),
+            store: store::SpinKeyValue::default(),
+            component,
+        }
     }
 }
 
@@ -253,7 +259,7 @@ impl Ports for SpinPorts {
     }
 
     fn store(&self) -> &impl ports::KeyValue {
-        &store::SpinKeyValue
+        &self.store
     }
 
     fn now(&self) -> u64 {

@@ -4,28 +4,36 @@ use spin_sdk::key_value::Store;
 
 use crate::ports::KeyValue;
 
-/// Opens the store on each call: a component instance serves one request, and a store that
-/// cannot be opened is an error of that call, not of the component.
-pub struct SpinKeyValue;
+/// Opens the store at its first use and keeps it for the instance (one request): a write of
+/// the run history is several calls. A store that cannot be opened is an error of the call that
+/// needed it, and the next call tries again.
+#[derive(Default)]
+pub struct SpinKeyValue(std::cell::OnceCell<Store>);
 
-fn open() -> Result<Store, String> {
-    Store::open_default().map_err(|e| format!("opening the key-value store: {e}"))
+impl SpinKeyValue {
+    fn open(&self) -> Result<&Store, String> {
+        if let Some(store) = self.0.get() {
+            return Ok(store);
+        }
+        let store = Store::open_default().map_err(|e| format!("opening the key-value store: {e}"))?;
+        Ok(self.0.get_or_init(|| store))
+    }
 }
 
 impl KeyValue for SpinKeyValue {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        open()?.get(key).map_err(|e| e.to_string())
+        self.open()?.get(key).map_err(|e| e.to_string())
     }
 
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
-        open()?.set(key, value).map_err(|e| e.to_string())
+        self.open()?.set(key, value).map_err(|e| e.to_string())
     }
 
     fn delete(&self, key: &str) -> Result<(), String> {
-        open()?.delete(key).map_err(|e| e.to_string())
+        self.open()?.delete(key).map_err(|e| e.to_string())
     }
 
     fn keys(&self) -> Result<Vec<String>, String> {
-        open()?.get_keys().map_err(|e| e.to_string())
+        self.open()?.get_keys().map_err(|e| e.to_string())
     }
 }
