@@ -7,6 +7,9 @@
 //!   (`GET` answers 404 Unknown Message until the deferred reply was edited);
 //! - follow-ups: `POST …/webhooks/{application}/{token}`, and `…/messages/{id}`;
 //! - channel posts with the bot token: `POST …/channels/{channel}/messages`;
+//! - messages with files: `multipart/form-data` with `payload_json` (checked as the JSON body
+//!   would be) and `files[n]` parts that its `attachments` name, each within Discord's default
+//!   10 MiB (413 beyond); [`Edit::files`] holds them;
 //! - command registration: `GET`/`PUT`/`POST …/applications/{application}[/guilds/{guild}]/commands`.
 //!
 //! A request that does not match the spec gets Discord's 400 (`50035 Invalid Form Body`) with
@@ -19,6 +22,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::discord_openapi::DiscordOpenApi;
+use super::multipart::{self, File, MAX_FILE};
 use super::{Activity, FakeServer, Recorded, Reply};
 
 #[derive(Default)]
@@ -64,7 +68,26 @@ pub struct FakeDiscord {
 pub struct Edit {
     pub application_id: String,
     pub token: String,
+    /// The JSON body, or a multipart body's `payload_json`.
     pub message: Value,
+    /// The files of a multipart edit, in `files[n]` order.
+    pub files: Vec<File>,
+}
+
+/// A request's message and files: a JSON body, or `payload_json` and the `files[n]` parts of
+/// a multipart one (already checked when the request was received).
+fn message_of(request: &Recorded) -> (Value, Vec<(u64, File)>) {
+    let content_type = request.header("content-type").unwrap_or_default();
+    if !multipart::is_multipart(Some(content_type)) {
+        return (request.json(), Vec::new());
+    }
+    match multipart::parse(content_type, &request.body).and_then(|parts| multipart::message(&parts)) {
+        Ok((message, mut files)) => {
+            files.sort_by_key(|(n, _)| *n);
+            (message, files)
+        }
+        Err(_) => (Value::Null, Vec::new()),
+    }
 }
 
 impl FakeDiscord {
@@ -131,7 +154,7 @@ impl FakeDiscord {
             .iter()
             .filter(|r| r.method == "POST" && (200..300).contains(&r.status))
             .filter_map(|r| match segments(&r.path).as_slice() {
-                ["api", "v10", "channels", channel, "messages"] => Some((channel.to_string(), r.json())),
+                ["api", "v10", "channels", channel, "messages"] => Some((channel.to_string(), message_of(r).0)),
                 _ => None,
             })
             .collect()
@@ -144,7 +167,9 @@ impl FakeDiscord {
             .filter(|r| r.method == "PATCH" && (200..300).contains(&r.status))
             .filter_map(|r| match segments(&r.path).as_slice() {
                 ["api", "v10", "webhooks", app, token, "messages", "@original"] => {
-                    Some(Edit { application_id: app.to_string(), token: token.to_string(), message: r.json() })
+                    let (message, files) = message_of(r);
+                    let files = files.into_iter().map(|(_, file)| file).collect();
+                    Some(Edit { application_id: app.to_string(), token: token.to_string(), message, files })
                 }
                 _ => None,
             })
@@ -184,8 +209,9 @@ fn handle(spec: &DiscordOpenApi, state: &mut State, request: &Recorded) -> Reply
     if !request.header("user-agent").is_some_and(|ua| ua.starts_with("DiscordBot ")) {
         return Reply::json(403, json!({"code": 40333, "message": "internal network error"}));
     }
-    if !request.body.is_empty() && request.header("content-type") != Some("application/json") {
-        return invalid("content type must be application/json");
+    let multipart = multipart::is_multipart(request.header("content-type"));
+    if !request.body.is_empty() && request.header("content-type") != Some("application/json") && !multipart {
+        return invalid("content type must be application/json or multipart/form-data");
     }
     if let Err(violation) =
         spec.check_request(&request.method, &request.path, request.header("content-type"), &request.body)
@@ -199,7 +225,24 @@ fn handle(spec: &DiscordOpenApi, state: &mut State, request: &Recorded) -> Reply
         };
     }
     let bot = request.header("authorization").is_some_and(|a| a.starts_with("Bot "));
-    let message = request.json();
+    let (mut message, files) = message_of(request);
+    if let Some((_, file)) = files.iter().find(|(_, f)| f.content.len() > MAX_FILE) {
+        return Reply::json(
+            413,
+            json!({"code": 40005, "message": format!("Request entity too large: {}", file.filename)}),
+        );
+    }
+    // Discord keeps a new file as an attachment with an id, a size and a URL of its own.
+    if multipart && let Some(attachments) = message["attachments"].as_array_mut() {
+        for attachment in attachments.iter_mut() {
+            let n = multipart::index(attachment);
+            let Some((_, file)) = files.iter().find(|(i, _)| Some(*i) == n) else { continue };
+            let id = state.snowflake();
+            attachment["url"] = format!("https://cdn.discordapp.com/attachments/{id}/{}", file.filename).into();
+            attachment["id"] = id.into();
+            attachment["size"] = file.content.len().into();
+        }
+    }
     if matches!(request.method.as_str(), "POST" | "PATCH") && message.is_object() {
         if message["content"].as_str().is_some_and(|c| c.chars().count() > 2000) {
             return invalid("content: Must be 2000 or fewer in length.");

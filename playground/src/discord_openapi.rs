@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 
+use crate::multipart;
+
 /// `tests/specs/discord-openapi.json`, Discord's official OpenAPI spec (MIT, see
 /// `tests/specs/discord-openapi.LICENSE`).
 pub const DISCORD_SPEC: &str = include_str!("../../tests/specs/discord-openapi.json");
@@ -128,14 +130,25 @@ impl DiscordOpenApi {
                 Ok(operation)
             };
         }
-        let media = content_type.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        if media != "application/json" {
-            return Err(format!("{at}: the playground reads JSON bodies only (content type `{media}`)"));
-        }
+        let media = multipart::media_type(content_type.unwrap_or(""));
         let Some(schema) = request_body["content"]["application/json"].get("schema") else {
             return Err(format!("{at} takes no JSON body"));
         };
-        let value: Value = serde_json::from_slice(body).map_err(|e| format!("{at}: body is not JSON: {e}"))?;
+        // A message with files: `payload_json` holds the JSON body's fields (Discord's
+        // "Uploading Files"), so it is checked against the JSON schema, and its `attachments`
+        // must name the `files[n]` parts.
+        let value: Value = match media.as_str() {
+            "application/json" => serde_json::from_slice(body).map_err(|e| format!("{at}: body is not JSON: {e}"))?,
+            "multipart/form-data" if request_body["content"].get("multipart/form-data").is_some() => {
+                let parts = multipart::parse(content_type.unwrap_or(""), body).map_err(|e| format!("{at}: {e}"))?;
+                multipart::message(&parts).map_err(|e| format!("{at}: {e}"))?.0
+            }
+            _ => {
+                return Err(format!(
+                    "{at}: the playground reads JSON and multipart bodies only (content type `{media}`)"
+                ));
+            }
+        };
         let validator = self.validator(&at, schema)?;
         let errors: Vec<String> = validator
             .iter_errors(&value)
@@ -279,6 +292,36 @@ mod tests {
         assert!(ok("POST", "/api/v10/channels/1110000000000000000/messages", r#"{"content": "done"}"#).is_ok());
         let definitions = facteur_like_definitions();
         assert!(ok("PUT", "/api/v10/applications/1170000000000000000/commands", &definitions).is_ok());
+    }
+
+    #[test]
+    fn an_edit_with_a_file_is_its_payload_json_checked_against_the_schema_and_its_named_files() {
+        let spec = spec();
+        let form = |payload: &str, name: &str| {
+            format!(
+                "--b\r\nContent-Disposition: form-data; name=\"payload_json\"\r\n\r\n{payload}\r\n\
+                 --b\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"run.log\"\r\n\r\nlines\r\n--b--\r\n"
+            )
+        };
+        let check = |body: String| {
+            spec.check_request("PATCH", ORIGINAL, Some("multipart/form-data; boundary=b"), body.as_bytes())
+        };
+        // Attachment ids are snowflakes in the spec, so the index goes as a string.
+        let payload = r#"{"content": "tail", "attachments": [{"id": "0", "filename": "run.log"}]}"#;
+        assert_eq!(check(form(payload, "files[0]")).unwrap().id, "update_original_webhook_message");
+        assert!(check(form(payload, "files[1]")).unwrap_err().contains("files[1] is named by no entry"));
+        let long = format!(r#"{{"content": "{}", "attachments": [{{"id": "0"}}]}}"#, "x".repeat(2001));
+        assert!(check(form(&long, "files[0]")).unwrap_err().contains("body/content"));
+        let undeclared = r#"{"file": 1, "attachments": [{"id": "0"}]}"#;
+        assert!(check(form(undeclared, "files[0]")).unwrap_err().contains("undeclared property `file`"));
+        let commands = "/api/v10/applications/1170000000000000000/commands";
+        let put = spec.check_request(
+            "PUT",
+            commands,
+            Some("multipart/form-data; boundary=b"),
+            form(payload, "files[0]").as_bytes(),
+        );
+        assert!(put.unwrap_err().contains("JSON and multipart bodies only"), "registration takes JSON only");
     }
 
     fn facteur_like_definitions() -> String {

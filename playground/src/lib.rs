@@ -9,6 +9,7 @@
 pub mod argo;
 pub mod discord;
 pub mod discord_openapi;
+pub mod multipart;
 pub mod openapi;
 pub mod playground;
 
