@@ -9,6 +9,7 @@
 pub mod argo;
 pub mod discord;
 pub mod discord_openapi;
+pub mod faults;
 pub mod multipart;
 pub mod openapi;
 pub mod playground;
@@ -79,11 +80,12 @@ type Respond = dyn Fn(&Recorded) -> Reply + Send + Sync;
 /// Where a stand-in tells what it did, one human-readable line at a time (`facteur dev` prints them).
 pub type Activity = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// An HTTP server on `127.0.0.1:0` that answers with `respond` and records every request.
-/// It stops when dropped.
+/// An HTTP server on `127.0.0.1:0` that answers with `respond` and records every request,
+/// and injects transport faults when told ([`faults`]). It stops when dropped.
 pub struct FakeServer {
     pub addr: SocketAddr,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    faults: Arc<faults::Injector>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -100,13 +102,45 @@ impl FakeServer {
         let addr = listener.local_addr()?;
         let requests = Arc::new(Mutex::new(Vec::new()));
         let respond: Arc<Respond> = Arc::new(respond);
-        let recorded = requests.clone();
+        let injector = Arc::new(faults::Injector::default());
+        // An unreachable fault closes the listener for its pause, then listens again.
+        let outage = Arc::new(tokio::sync::Notify::new());
+        let (recorded, faults, down) = (requests.clone(), injector.clone(), outage.clone());
         let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (recorded, respond) = (recorded.clone(), respond.clone());
+            let mut listener = Some(listener);
+            loop {
+                let Some(open) = &listener else {
+                    let pause = faults.down_for();
+                    tokio::time::sleep(pause).await;
+                    // The port's closed connections linger in TIME_WAIT: reuse it anyway.
+                    let reopened = tokio::net::TcpSocket::new_v4()
+                        .and_then(|socket| socket.set_reuseaddr(true).map(|()| socket))
+                        .and_then(|socket| socket.bind(addr).map(|()| socket))
+                        .and_then(|socket| socket.listen(1024));
+                    match reopened {
+                        Ok(reopened) => listener = Some(reopened),
+                        Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                    }
+                    continue;
+                };
+                let accepted = tokio::select! {
+                    accepted = open.accept() => Some(accepted),
+                    () = down.notified() => None,
+                };
+                let stream = match accepted {
+                    Some(Ok((stream, _))) => stream,
+                    Some(Err(_)) => return,
+                    None => {
+                        listener = None;
+                        continue;
+                    }
+                };
+                let (recorded, respond, faults, down) =
+                    (recorded.clone(), respond.clone(), faults.clone(), down.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                        let (recorded, respond) = (recorded.clone(), respond.clone());
+                        let (recorded, respond, faults, down) =
+                            (recorded.clone(), respond.clone(), faults.clone(), down.clone());
                         async move {
                             let (parts, body) = request.into_parts();
                             let mut request = Recorded {
@@ -116,10 +150,21 @@ impl FakeServer {
                                 body: body.collect().await.map(|b| b.to_bytes()).unwrap_or_default(),
                                 status: 0,
                             };
+                            let fault = faults.next();
+                            if let Some(faults::Fault::Unreachable(pause)) = fault {
+                                if !pause.is_zero() {
+                                    down.notify_one();
+                                }
+                                return Err(faults::Cut);
+                            }
                             let reply = respond(&request);
                             request.status = reply.status;
                             recorded.lock().unwrap().push(request);
-                            tokio::time::sleep(reply.delay).await;
+                            match fault {
+                                Some(faults::Fault::Dropped) => return Err(faults::Cut),
+                                Some(faults::Fault::Late(delay)) => tokio::time::sleep(delay.max(reply.delay)).await,
+                                _ => tokio::time::sleep(reply.delay).await,
+                            }
                             let mut response = http::Response::builder().status(reply.status);
                             if !reply.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type")) {
                                 response = response.header("content-type", "application/json");
@@ -127,7 +172,7 @@ impl FakeServer {
                             for (name, value) in &reply.headers {
                                 response = response.header(name, value);
                             }
-                            response.body(Full::new(Bytes::from(reply.body)))
+                            response.body(Full::new(Bytes::from(reply.body))).map_err(|_| faults::Cut)
                         }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -136,7 +181,7 @@ impl FakeServer {
                 });
             }
         });
-        Ok(Self { addr, requests, task })
+        Ok(Self { addr, requests, faults: injector, task })
     }
 
     /// `http://127.0.0.1:<port>`, for variables such as `argo_server_url`.
@@ -150,6 +195,16 @@ impl FakeServer {
 
     pub fn requests(&self) -> Vec<Recorded> {
         self.requests.lock().unwrap().clone()
+    }
+
+    /// Injects `faults` from now on (see [`faults`]).
+    pub fn inject(&self, faults: faults::Faults) {
+        self.faults.set(faults);
+    }
+
+    /// How many requests got each fault so far.
+    pub fn injected(&self) -> faults::Injected {
+        self.faults.injected()
     }
 }
 
