@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 #[path = "src/catalog/model.rs"]
 mod model;
 
-use model::{Catalog, ChoiceSpec, Command, OptionKind, OptionSpec, ParameterRule, Subcommand, WorkflowMapping};
+use model::{
+    Catalog, ChoiceSpec, Command, OptionKind, OptionSpec, ParameterRule, SourceMapping, Subcommand, WorkflowMapping,
+};
 
 const CATALOG: &str = "../../config/commands.json";
 const COMPONENTS: &str = "..";
@@ -123,7 +125,8 @@ macro_rules! rust_literal {
 }
 
 rust_literal! { Catalog { schema, commands } }
-rust_literal! { Command { name, description, component, options, subcommands, workflow } }
+rust_literal! { Command { name, description, component, options, subcommands, workflow, sources } }
+rust_literal! { SourceMapping { rename, json, ignore } }
 rust_literal! { Subcommand { name, description, options } }
 rust_literal! { OptionSpec {
     name, kind, description, required, choices, autocomplete, min_length, max_length, min_value, max_value,

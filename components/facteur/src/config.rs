@@ -39,6 +39,7 @@ pub mod var {
     pub const LIFECYCLE_AUTH: &str = "lifecycle_auth";
     pub const LIFECYCLE_CHANNEL: &str = "lifecycle_channel";
     pub const EVENT_MAX_AGE_SECS: &str = "event_max_age_secs";
+    pub const DEAD_LETTER_KEY: &str = "dead_letter_key";
     /// Component variable of the bridge and the worker: which kind of message they take
     /// (`commands` or `lifecycle`), as `command` tells a workflow component its command.
     pub const ACCEPTS: &str = "accepts";
@@ -237,6 +238,15 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
         };
         let redis_url = redis_url(&self.required(var::REDIS_HOST)?, self.optional(var::REDIS_PASSWORD).as_deref())?;
         Ok(BridgeSettings { kind, secret, redis_url, channel: self.required(channel)? })
+    }
+
+    /// Where a worker writes what it refuses: `(redis_url, stream key)` from `redis_host`,
+    /// `redis_password` and `dead_letter_key`; `None` while `dead_letter_key` is empty (refusals
+    /// are then only logged).
+    pub fn dead_letters(&self) -> Result<Option<(String, String)>, ConfigError> {
+        let Some(key) = self.optional(var::DEAD_LETTER_KEY) else { return Ok(None) };
+        let url = redis_url(&self.required(var::REDIS_HOST)?, self.optional(var::REDIS_PASSWORD).as_deref())?;
+        Ok(Some((url, key)))
     }
 
     /// How old a CommandEvent may be (its `timestamp`) when the worker takes it; older ones are

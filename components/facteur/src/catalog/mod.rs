@@ -9,6 +9,7 @@ use crate::discord::OptionType;
 
 mod mapping;
 mod model;
+mod sources;
 #[cfg(test)]
 mod tests;
 

@@ -30,6 +30,35 @@ pub struct Command {
     pub subcommands: Vec<Subcommand>,
     #[serde(default)]
     pub workflow: Option<WorkflowMapping>,
+    /// How CommandEvents of a source (`kafka`) name the options: maps in the JSON, sorted lists
+    /// here. Without an entry, an event's options are the command's own names.
+    #[serde(default, deserialize_with = "sorted_sources")]
+    pub sources: Vec<(String, SourceMapping)>,
+}
+
+/// The sources of CommandEvents a catalog may name: `kafka` (`POST /bridge/kafka`, the worker).
+pub const SOURCES: [&str; 1] = ["kafka"];
+
+/// How a producer's options become the command's options (`catalog::sources` applies it).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourceMapping {
+    /// The producer's name → the command's option it fills (`content` → `objective`).
+    #[serde(deserialize_with = "sorted_pairs")]
+    pub rename: Vec<(String, String)>,
+    /// The producer's options that hold a JSON object whose members are options too (renamed
+    /// and checked like the others): the producer's `payload`.
+    pub json: Vec<String>,
+    /// Names the producer sends that facteur does not use (dropped, never a parameter).
+    pub ignore: Vec<String>,
+}
+
+fn sorted_pairs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+    Ok(BTreeMap::<String, String>::deserialize(d)?.into_iter().collect())
+}
+
+fn sorted_sources<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, SourceMapping)>, D::Error> {
+    Ok(BTreeMap::<String, SourceMapping>::deserialize(d)?.into_iter().collect())
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -244,6 +273,9 @@ impl Catalog {
                     return fail(reason);
                 }
             }
+            if let Err(reason) = validate_sources(command) {
+                return fail(reason);
+            }
         }
         Ok(())
     }
@@ -318,6 +350,38 @@ fn validate_templates(command: &Command, workflow: &WorkflowMapping) -> Result<(
             if rule.description.as_deref() == Some("") {
                 return Err(format!("{at}: `description` is empty"));
             }
+        }
+    }
+    Ok(())
+}
+
+/// A source's names: each producer name has one meaning (an option's, a JSON object's, or
+/// none), renames fill options of the command, and the command runs a workflow.
+fn validate_sources(command: &Command) -> Result<(), String> {
+    for (source, mapping) in &command.sources {
+        let at = format!("source `{source}`");
+        if !SOURCES.contains(&source.as_str()) {
+            return Err(format!("{at} is not one of: {}", SOURCES.join(", ")));
+        }
+        if command.workflow.is_none() || !command.subcommands.is_empty() {
+            return Err(format!("{at}: only a command that runs a workflow (no subcommands) maps a source's names"));
+        }
+        let is_option = |name: &str| command.options.iter().any(|o| o.name == name);
+        let renamed = mapping.rename.iter().map(|(from, _)| from);
+        let mut seen = std::collections::BTreeSet::new();
+        for name in renamed.chain(&mapping.json).chain(&mapping.ignore) {
+            if !is_parameter_key(name) {
+                return Err(format!("{at}: `{name}` is not a name (letters, digits, `_`, `-`, `.`)"));
+            }
+            if is_option(name) {
+                return Err(format!("{at}: `{name}` is an option of the command; it cannot be mapped"));
+            }
+            if !seen.insert(name) {
+                return Err(format!("{at}: `{name}` is mapped twice"));
+            }
+        }
+        if let Some((from, to)) = mapping.rename.iter().find(|(_, to)| !is_option(to)) {
+            return Err(format!("{at}: `{from}` is renamed to `{to}`, which is not an option of the command"));
         }
     }
     Ok(())

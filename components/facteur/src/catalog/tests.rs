@@ -484,6 +484,20 @@ fn the_schema_and_the_model_agree() {
             "a parameter rule with an unknown field",
             dispatch(&|w| w["template_parameters"]["facteur-dispatch"]["x"] = json!({"pattern": ".*", "max": 3})),
         ),
+        ("a source other than kafka", plan(&|c| c["sources"]["http"] = json!({}))),
+        ("a source mapping with an unknown field", plan(&|c| c["sources"]["kafka"]["drop"] = json!([]))),
+        ("a source name that is not a name", plan(&|c| c["sources"]["kafka"]["ignore"] = json!(["a b"]))),
+        ("a source name ignored twice", plan(&|c| c["sources"]["kafka"]["ignore"] = json!(["x", "x"]))),
+        (
+            "a rename to something that is not a name",
+            plan(&|c| c["sources"]["kafka"]["rename"]["x"] = "Objective".into()),
+        ),
+        (
+            "sources on a command without a workflow",
+            plan(&|c| {
+                c.as_object_mut().unwrap().remove("workflow");
+            }),
+        ),
         (
             "a parameter rule with an empty description",
             dispatch(&|w| {
@@ -508,6 +522,9 @@ fn the_schema_and_the_model_agree() {
             c
         }),
         ("an invalid pattern", plan(&|c| c["options"][1]["pattern"] = "([".into())),
+        ("a rename to a name that is not an option", plan(&|c| c["sources"]["kafka"]["rename"]["x"] = "notes".into())),
+        ("a mapped name that is an option", plan(&|c| c["sources"]["kafka"]["json"] = json!(["objective"]))),
+        ("a name both renamed and ignored", plan(&|c| c["sources"]["kafka"]["ignore"] = json!(["content"]))),
         (
             "an invalid parameter pattern",
             dispatch(&|w| w["template_parameters"]["facteur-dispatch"]["x"] = json!({"pattern": "(["})),

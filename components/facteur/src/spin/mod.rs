@@ -22,7 +22,7 @@ use futures::StreamExt;
 use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingResponse, Request, Response, ResponseOutparam};
 
 use crate::admission::{self, MAX_BODY, Received, Rejection};
-use crate::answer::Answer;
+use crate::answer::{Answer, follow_up};
 use crate::audit::{self, Context, Level, Trace};
 use crate::config::{ArgoSettings, DiscordSettings, Variables};
 use crate::discord::{Interaction, InteractionResponse, Message};
@@ -276,8 +276,8 @@ impl Ports for SpinPorts {
     }
 }
 
-/// Sends a use case's answer; when it is deferred, does `work` after the response and delivers
-/// the message it gives (`crate::delivery`).
+/// Sends a use case's answer; when it is deferred, does `work` after the response and edits
+/// the reply with the message it gives.
 pub async fn serve<W>(
     out: ResponseOutparam,
     ports: &SpinPorts,
@@ -290,7 +290,7 @@ pub async fn serve<W>(
         Answer::Later { response, work: pending } => {
             respond(out, reply(&response)).await;
             let message = work(pending).await;
-            crate::delivery::follow_up(ports, interaction, response.is_public(), &message).await;
+            follow_up(ports, interaction, &message).await;
         }
     }
 }

@@ -110,7 +110,7 @@ async fn with_worker(w: &World) -> RedisTrigger {
 }
 
 /// `facteur.v1.CommandEvent` bytes, encoded from the `.proto` (not from facteur's types).
-fn protobuf(event: &Value) -> Vec<u8> {
+pub(crate) fn protobuf(event: &Value) -> Vec<u8> {
     let proto = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
     let files = protox::compile(["facteur/v1/contract.proto"], [proto]).unwrap();
     let pool = DescriptorPool::from_file_descriptor_set(files).unwrap();

@@ -7,6 +7,7 @@ mod agreement;
 mod commands;
 mod corpus;
 mod edge;
+mod pipeline;
 mod playground;
 mod queue;
 mod telemetry;
