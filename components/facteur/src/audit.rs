@@ -28,6 +28,8 @@ pub enum AuditEvent {
     Retried,
     Stopped,
     Terminated,
+    /// A reply that reached Discord neither by editing its message nor in its channel.
+    Undeliverable,
 }
 
 impl AuditEvent {

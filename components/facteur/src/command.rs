@@ -10,11 +10,12 @@ use crate::argo::{self, ArgoError, SubmitSpec, Workflow};
 use crate::audit::{self, AuditEvent, Trace};
 use crate::catalog::{Catalog, Command, Submission};
 use crate::config::ArgoSettings;
+pub use crate::delivery::{Recipient, deliver};
 use crate::discord::{Choice, Interaction, InteractionResponse, InteractionType, Message};
 use crate::events::CommandEvent;
 use crate::history::{self, Reply, Run, RunRecord, TOKEN_TTL_SECS};
 use crate::policy::{Caller, Policy};
-use crate::ports::{Argo, Audit, Deadline, Discord, Ports};
+use crate::ports::{Argo, Audit, Deadline, Ports};
 use crate::replies;
 
 pub struct CommandSettings {
@@ -285,30 +286,6 @@ async fn template_choices(
     names.into_iter().filter(|n| n.contains(typed.as_str())).take(25).map(|n| Choice::string(n.clone(), n)).collect()
 }
 
-/// Where a reply about an interaction goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recipient {
-    pub interaction_id: String,
-    pub application_id: String,
-    pub token: String,
-    pub token_expires_at: u64,
-    pub channel_id: Option<String>,
-}
-
-impl Recipient {
-    /// A run's recipient: its reply while the token is valid (`reply`), else its channel.
-    pub fn of_record(record: &RunRecord, reply: Option<Reply>) -> Self {
-        let (token, token_expires_at) = reply.map_or((String::new(), 0), |r| (r.token, r.expires_at));
-        Self {
-            interaction_id: record.interaction_id.clone(),
-            application_id: record.application_id.clone(),
-            token,
-            token_expires_at,
-            channel_id: record.channel_id.clone(),
-        }
-    }
-}
-
 /// What became of a CommandEvent: the reply, where it goes, and why it was refused (the role
 /// map, its options' values, a command the event pipeline does not run), for the dead letters.
 pub struct EventOutcome {
@@ -342,10 +319,12 @@ pub async fn run_event(
     let message = with_trace(message, &settings.trace);
     let to = Recipient {
         interaction_id: interaction.id,
+        command: event.command.clone(),
         application_id: interaction.application_id,
         token: interaction.token,
         token_expires_at: issued_at + TOKEN_TTL_SECS,
         channel_id: interaction.channel_id,
+        public: message.flags.is_none_or(|f| f & crate::discord::EPHEMERAL == 0),
     };
     EventOutcome { message, to, refused }
 }
@@ -362,18 +341,6 @@ fn with_trace(mut message: Message, trace: &Trace) -> Message {
         message.content = Some(crate::discord::truncate(&content, crate::discord::MAX_CONTENT));
     }
     message
-}
-
-/// Edits the interaction's message while its token is valid, else posts in its channel.
-pub async fn deliver(ports: &impl Ports, to: &Recipient, message: &Message) -> Result<(), String> {
-    let result = if ports.now() < to.token_expires_at && !to.token.is_empty() {
-        ports.discord().edit_original(&to.application_id, &to.token, message).await
-    } else if let Some(channel) = &to.channel_id {
-        ports.discord().post_to_channel(channel, message).await
-    } else {
-        Err("the interaction token expired and the event names no channel".to_owned())
-    };
-    result.map_err(|e| format!("could not tell Discord about interaction {}: {e}", to.interaction_id))
 }
 
 #[cfg(test)]

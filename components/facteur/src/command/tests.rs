@@ -176,26 +176,6 @@ fn the_wrong_command_and_other_interaction_types_are_answered_at_once() {
     assert!(world.argo.requests.borrow().is_empty());
 }
 
-#[test]
-fn replies_go_to_the_message_while_the_token_is_valid_then_to_the_channel() {
-    let world = Memory::default();
-    let to = Recipient {
-        interaction_id: "1".into(),
-        application_id: "2".into(),
-        token: "t".into(),
-        token_expires_at: world.now.get() + 1,
-        channel_id: Some("8".into()),
-    };
-    block_on(deliver(&world, &to, &Message::new("one"))).unwrap();
-    world.now.set(world.now.get() + 1);
-    block_on(deliver(&world, &to, &Message::new("two"))).unwrap();
-    assert_eq!(world.discord.edits.borrow().len(), 1);
-    assert_eq!(world.discord.posts.borrow()[0].0, "8");
-    let nowhere = Recipient { channel_id: None, ..to };
-    let error = block_on(deliver(&world, &nowhere, &Message::new("three"))).unwrap_err();
-    assert!(error.contains("expired and the event names no channel"), "{error}");
-}
-
 /// An Argo that answers each request from a script, in order, per method.
 fn scripted(
     world: &Memory,

@@ -98,6 +98,13 @@ impl InteractionResponse {
         }
     }
 
+    /// Whether the message it defers to is a public message of the channel (a deferred, not
+    /// ephemeral, reply), which the bot may post there itself if the edit cannot be made. An
+    /// update of a clicked message is not: the message may be ephemeral.
+    pub fn is_public(&self) -> bool {
+        self.kind == CallbackType::DeferredChannelMessage && self.data.is_none()
+    }
+
     /// Type 6 (components only): acknowledge a click, edit the message later.
     pub fn deferred_update() -> Self {
         Self { kind: CallbackType::DeferredUpdateMessage, data: None }

@@ -11,9 +11,26 @@ pub fn is_snowflake(id: &str) -> bool {
     (1..=MAX_SNOWFLAKE_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()) && id.parse::<u64>().is_ok()
 }
 
+/// Discord's epoch (2015-01-01), in Unix milliseconds.
+const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+
+/// When the object of snowflake `id` was created, in Unix seconds (its top 42 bits are
+/// milliseconds since Discord's epoch).
+pub fn created_at(id: &str) -> Option<u64> {
+    let id: u64 = id.parse().ok().filter(|_| is_snowflake(id))?;
+    Some(((id >> 22) + DISCORD_EPOCH_MS) / 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snowflake_tells_when_it_was_created() {
+        // Discord's documentation example: 175928847299117063 is 2016-04-30 11:18:25.796 UTC.
+        assert_eq!(created_at("175928847299117063"), Some(1_462_015_105));
+        assert_eq!(created_at("not an id"), None);
+    }
 
     #[test]
     fn snowflakes_are_decimal_u64s() {

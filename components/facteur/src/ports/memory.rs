@@ -39,20 +39,35 @@ impl Argo for MemoryArgo {
 pub struct MemoryDiscord {
     /// `(application id, token, message)` of each edit.
     pub edits: RefCell<Vec<(String, String, Message)>>,
+    /// The `until` of each edit attempt, failed or not.
+    pub edit_deadlines: RefCell<Vec<u64>>,
     pub posts: RefCell<Vec<(String, Message)>>,
+    /// Edits fail (as after retrying until the token expired).
     pub fail: Cell<bool>,
+    /// Channel posts fail as without `discord_bot_token`.
+    pub no_bot_token: Cell<bool>,
 }
 
 impl Discord for MemoryDiscord {
-    async fn edit_original(&self, application_id: &str, token: &str, message: &Message) -> Result<(), String> {
+    async fn edit_original(
+        &self,
+        application_id: &str,
+        token: &str,
+        message: &Message,
+        until: u64,
+    ) -> Result<(), String> {
+        self.edit_deadlines.borrow_mut().push(until);
         if self.fail.get() {
-            return Err("Discord answered 500".to_owned());
+            return Err("Discord did not answer in time (gave up after 120 attempts)".to_owned());
         }
         self.edits.borrow_mut().push((application_id.to_owned(), token.to_owned(), message.clone()));
         Ok(())
     }
 
     async fn post_to_channel(&self, channel_id: &str, message: &Message) -> Result<(), String> {
+        if self.no_bot_token.get() {
+            return Err("no bot token is configured (`discord_bot_token`)".to_owned());
+        }
         self.posts.borrow_mut().push((channel_id.to_owned(), message.clone()));
         Ok(())
     }

@@ -29,8 +29,16 @@ pub trait Argo {
 }
 
 pub trait Discord {
-    /// Replaces the interaction's original (deferred) response. Errors never contain the token.
-    async fn edit_original(&self, application_id: &str, token: &str, message: &Message) -> Result<(), String>;
+    /// Replaces the interaction's original (deferred) response, trying again after what may be
+    /// passing (429, 5xx, no answer) until `until` (Unix seconds: when the token expires).
+    /// Errors never contain the token.
+    async fn edit_original(
+        &self,
+        application_id: &str,
+        token: &str,
+        message: &Message,
+        until: u64,
+    ) -> Result<(), String>;
     /// Posts in a channel with the bot token (once an interaction token has expired).
     async fn post_to_channel(&self, channel_id: &str, message: &Message) -> Result<(), String>;
 }

@@ -20,10 +20,17 @@ const MAX_ANSWER: usize = 256 * 1024;
 pub struct SpinDiscord(pub DiscordSettings);
 
 impl Discord for SpinDiscord {
-    /// Replaces the interaction's original (deferred) response with `message`, honouring 429s.
-    async fn edit_original(&self, application_id: &str, token: &str, message: &Message) -> Result<(), String> {
+    /// Replaces the interaction's original (deferred) response with `message`, trying again
+    /// until the token expires (`until`).
+    async fn edit_original(
+        &self,
+        application_id: &str,
+        token: &str,
+        message: &Message,
+        until: u64,
+    ) -> Result<(), String> {
         let url = format!("{}/api/v10/webhooks/{application_id}/{token}/messages/@original", self.0.api_url);
-        send(Method::Patch, &url, None, message).await
+        send(Method::Patch, &url, None, message, Budget::Until(until)).await
     }
 
     /// Posts `message` in a channel with the bot token, once the interaction token has expired.
@@ -32,19 +39,44 @@ impl Discord for SpinDiscord {
         let url = format!("{}/api/v10/channels/{channel_id}/messages", self.0.api_url);
         let mut message = message.clone();
         message.flags = None; // channel messages cannot be ephemeral
-        send(Method::Post, &url, Some(&format!("Bot {token}")), &message).await
+        send(Method::Post, &url, Some(&format!("Bot {token}")), &message, Budget::Bounded).await
     }
 }
 
-/// Sends a message body, trying again within bounds: after a 429 for as long as Discord asks,
+/// How long a message may keep trying.
+#[derive(Clone, Copy)]
+enum Budget {
+    /// An edit: as long as the token lives (Unix seconds), whatever the number of attempts.
+    Until(u64),
+    /// A post: [`MAX_ATTEMPTS`], each wait at most [`MAX_WAIT`], [`MAX_TOTAL_WAIT`] in all.
+    Bounded,
+}
+
+impl Budget {
+    /// Whether a `wait` before attempt `attempt + 1`, after `waited` so far, is allowed.
+    fn allows(self, attempt: u32, wait: Duration, waited: Duration) -> bool {
+        match self {
+            Budget::Until(until) => super::now().saturating_add(wait.as_secs_f64().ceil() as u64) < until,
+            Budget::Bounded => wait <= MAX_WAIT && waited + wait <= MAX_TOTAL_WAIT && attempt < MAX_ATTEMPTS,
+        }
+    }
+}
+
+/// Sends a message body, trying again within `budget`: after a 429 for as long as Discord asks,
 /// after a 5xx (any for an edit, which is idempotent; 502–504 for a post) or no answer in time
 /// (edits only: a post that timed out may have been made) with an exponential backoff. Errors
 /// name neither URL nor token.
-async fn send(method: Method, url: &str, authorization: Option<&str>, message: &Message) -> Result<(), String> {
+async fn send(
+    method: Method,
+    url: &str,
+    authorization: Option<&str>,
+    message: &Message,
+    budget: Budget,
+) -> Result<(), String> {
     let body = serde_json::to_vec(message).expect("messages always serialise");
     let idempotent = matches!(method, Method::Patch);
     let mut waited = Duration::ZERO;
-    for attempt in 1..=MAX_ATTEMPTS {
+    for attempt in 1.. {
         let mut request = Request::builder();
         request
             .method(method.clone())
@@ -76,7 +108,7 @@ async fn send(method: Method, url: &str, authorization: Option<&str>, message: &
             }
         };
         match wait {
-            Some(wait) if wait <= MAX_WAIT && waited + wait <= MAX_TOTAL_WAIT && attempt < MAX_ATTEMPTS => {
+            Some(wait) if budget.allows(attempt, wait, waited) => {
                 waited += wait;
                 sleep(wait).await;
             }
@@ -84,5 +116,5 @@ async fn send(method: Method, url: &str, authorization: Option<&str>, message: &
             None => return Err(failure),
         }
     }
-    unreachable!("the loop returns on its last attempt")
+    unreachable!("the loop returns once its budget is spent")
 }

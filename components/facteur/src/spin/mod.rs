@@ -22,7 +22,7 @@ use futures::StreamExt;
 use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingResponse, Request, Response, ResponseOutparam};
 
 use crate::admission::{self, MAX_BODY, Received, Rejection};
-use crate::answer::{Answer, follow_up};
+use crate::answer::Answer;
 use crate::audit::{self, Context, Level, Trace};
 use crate::config::{ArgoSettings, DiscordSettings, Variables};
 use crate::discord::{Interaction, InteractionResponse, Message};
@@ -156,7 +156,7 @@ impl InteractionRequest {
                 request.header(name, value.as_str());
             }
         }
-        spin_sdk::http::send(request.body(self.body.clone()).build()).await
+        spin_sdk::http::send(outbound::Outgoing(request.body(self.body.clone()).build())).await
     }
 }
 
@@ -276,8 +276,8 @@ impl Ports for SpinPorts {
     }
 }
 
-/// Sends a use case's answer; when it is deferred, does `work` after the response and edits
-/// the reply with the message it gives.
+/// Sends a use case's answer; when it is deferred, does `work` after the response and delivers
+/// the message it gives (`crate::delivery`).
 pub async fn serve<W>(
     out: ResponseOutparam,
     ports: &SpinPorts,
@@ -290,7 +290,7 @@ pub async fn serve<W>(
         Answer::Later { response, work: pending } => {
             respond(out, reply(&response)).await;
             let message = work(pending).await;
-            follow_up(ports, interaction, &message).await;
+            crate::delivery::follow_up(ports, interaction, response.is_public(), &message).await;
         }
     }
 }
