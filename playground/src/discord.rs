@@ -6,7 +6,9 @@
 //! - an interaction's original response: `PATCH`/`GET`/`DELETE …/webhooks/{application}/{token}/messages/@original`
 //!   (`GET` answers 404 Unknown Message until the deferred reply was edited);
 //! - follow-ups: `POST …/webhooks/{application}/{token}`, and `…/messages/{id}`;
-//! - channel posts with the bot token: `POST …/channels/{channel}/messages`;
+//! - channel posts with the bot token: `POST …/channels/{channel}/messages`, and threads:
+//!   `POST …/channels/{channel}/messages/{message}/threads` (the thread takes the message's id;
+//!   a second one is 400 `160004`) and `POST …/channels/{channel}/threads`;
 //! - messages with files: `multipart/form-data` with `payload_json` (checked as the JSON body
 //!   would be) and `files[n]` parts that its `attachments` name, each within Discord's default
 //!   10 MiB (413 beyond); [`Edit::files`] holds them;
@@ -39,6 +41,8 @@ struct State {
     followups: BTreeMap<String, Vec<Value>>,
     /// Channel id → messages posted with the bot token.
     channels: BTreeMap<String, Vec<Value>>,
+    /// Thread id → the thread (a channel object), started with the bot token.
+    threads: BTreeMap<String, Value>,
     /// `global` or the guild id → registered command definitions.
     commands: BTreeMap<String, Vec<Value>>,
     next_id: u64,
@@ -141,6 +145,23 @@ impl FakeDiscord {
     /// Follow-up messages of the interaction with this token.
     pub fn followups(&self, token: &str) -> Vec<Value> {
         self.state.lock().unwrap().followups.get(token).cloned().unwrap_or_default()
+    }
+
+    /// Threads started with the bot token (channel objects: `id`, `parent_id`, `name`).
+    pub fn threads(&self) -> Vec<Value> {
+        self.state.lock().unwrap().threads.values().cloned().collect()
+    }
+
+    /// Follow-up messages of every interaction, in the order they were posted: (token, message).
+    pub fn all_followups(&self) -> Vec<(String, Value)> {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == "POST" && (200..300).contains(&r.status))
+            .filter_map(|r| match segments(&r.path).as_slice() {
+                ["api", "v10", "webhooks", _, token] => Some((token.to_string(), message_of(r).0)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Registered commands: `None` for the global ones, else the guild's.
@@ -297,6 +318,24 @@ fn handle(spec: &DiscordOpenApi, state: &mut State, request: &Recorded) -> Reply
             state.followups.entry(token.to_string()).or_default().push(kept.clone());
             state.note(format!("discord: follow-up to interaction token {token}"));
             Reply::json(200, kept)
+        }
+        ("POST", ["api", "v10", "channels", channel, "messages", on, "threads"])
+        | ("POST", ["api", "v10", "channels", channel, on @ "threads"]) => {
+            if !bot {
+                return Reply::json(401, json!({"code": 0, "message": "401: Unauthorized"}));
+            }
+            // A thread started on a message takes the message's id; one per message.
+            let id = if *on == "threads" { state.snowflake() } else { on.to_string() };
+            if state.threads.contains_key(&id) {
+                return Reply::json(
+                    400,
+                    json!({"code": 160004, "message": "A thread has already been created for this message"}),
+                );
+            }
+            let thread = json!({"id": id, "type": 11, "parent_id": channel, "name": message["name"]});
+            state.threads.insert(id.clone(), thread.clone());
+            state.note(format!("discord: started thread {id} in channel {channel}"));
+            Reply::json(201, thread)
         }
         ("POST", ["api", "v10", "channels", channel, "messages"]) => {
             if !bot {

@@ -23,6 +23,7 @@ pub mod catalog;
 pub mod cloudevents;
 pub mod command;
 pub mod config;
+pub mod completion;
 pub mod delivery;
 pub mod discord;
 pub mod events;

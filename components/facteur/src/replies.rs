@@ -1,6 +1,7 @@
 //! The messages members read about their runs.
 
 use crate::argo::{self, Phase, Workflow};
+use crate::discord::multipart::MAX_ATTACHMENT;
 use crate::discord::{Button, ButtonStyle, Embed, MAX_CONTENT, Message};
 use crate::run_button::{RunAction, RunButton};
 
@@ -109,32 +110,50 @@ pub fn status(workflow: &Workflow, ui_base: &str, now: u64) -> Message {
     Message::new(format!("`{name}` is **{phase}**.")).embed(embed).buttons(buttons).expect("three buttons fit a row")
 }
 
-/// The last lines of a run's logs, fenced, cut from the top to fit Discord's 2,000 characters.
+/// The last lines of a run's logs, fenced, cut from the top to fit Discord's 2,000 characters;
+/// when anything was cut, every line also comes as `<name>.log` (up to Discord's upload limit:
+/// beyond it, the file keeps the last bytes and says so on its first line).
 pub fn logs(name: &str, lines: &[String]) -> Message {
     if lines.is_empty() {
         return Message::new(format!("`{name}` has no logs yet (or its pods are gone: see Argo's artifacts)."));
     }
     let header = format!("Last lines of `{name}`:\n```\n");
     let footer = "```";
-    let note = |kept: usize| format!("\n(cut: showing the last {kept} of {} lines)", lines.len());
+    let note = |kept: usize| format!("\n(cut: the last {kept} of {} lines here, all of them in `{file}`)", lines.len());
     let budget = MAX_CONTENT - header.chars().count() - footer.chars().count() - note(lines.len()).chars().count();
     let mut kept: Vec<String> = Vec::new();
     let mut used = 0;
     for line in lines.iter().rev() {
-        let line = crate::discord::truncate(&line.replace("```", "'''"), 300);
-        let cost = line.chars().count() + 1;
+        let cut = crate::discord::truncate(&line.replace("```", "'''"), 300);
+        shortened |= cut.chars().count() < line.chars().count();
+        let cost = cut.chars().count() + 1;
         if used + cost > budget {
             break;
         }
         used += cost;
-        kept.push(line);
+        kept.push(cut);
     }
     kept.reverse();
     let mut content = format!("{header}{}\n{footer}", kept.join("\n"));
-    if kept.len() < lines.len() {
-        content.push_str(&note(kept.len()));
+    if kept.len() == lines.len() && !shortened {
+        return Message::new(content);
     }
-    Message::new(content)
+    content.push_str(&note(kept.len()));
+    Message::new(content).attach(file, log_file(lines))
+}
+
+/// The lines as a file within Discord's upload limit: the last bytes when they do not fit.
+fn log_file(lines: &[String]) -> Vec<u8> {
+    let all = lines.join("\n") + "\n";
+    if all.len() <= MAX_ATTACHMENT {
+        return all.into_bytes();
+    }
+    let note = format!("(cut: the first bytes do not fit Discord's {} MiB upload limit)\n", MAX_ATTACHMENT >> 20);
+    let mut from = all.len() - (MAX_ATTACHMENT - note.len());
+    while !all.is_char_boundary(from) {
+        from += 1;
+    }
+    (note + &all[from..]).into_bytes()
 }
 
 /// One line of `/workflow list`.
@@ -143,12 +162,14 @@ pub struct RunLine {
     pub namespace: String,
     pub command: String,
     pub phase: String,
+    let file = format!("{name}.log");
 }
 
 pub fn runs(title: &str, runs: &[RunLine], ui_base: &str) -> Message {
     if runs.is_empty() {
         return Message::new(format!("{title}: none."));
     }
+    let mut shortened = false;
     let lines: Vec<String> = runs
         .iter()
         .map(|r| {
@@ -184,7 +205,8 @@ pub fn cancel_confirmation(namespace: &str, name: &str) -> Message {
     .expect("three buttons fit a row")
 }
 
-/// A run changed phase (from a lifecycle event): final phase, duration, what failed, link.
+/// A run changed phase (from a lifecycle event): final phase, when (a Discord relative
+/// timestamp, shown in each reader's time), duration, the failing step, link.
 pub fn lifecycle(event: &crate::events::LifecycleEvent, command: &str, ui_base: &str) -> Message {
     let link = argo::ui_link(ui_base, &event.namespace, &event.workflow);
     let phase = Phase::parse(&event.phase);
@@ -196,12 +218,21 @@ pub fn lifecycle(event: &crate::events::LifecycleEvent, command: &str, ui_base: 
     if let Some(took) = &took {
         embed = embed.field("Duration", took.as_str(), true);
     }
-    if let Some(message) = event.message.as_deref().filter(|m| !m.is_empty()) {
+    if let Some(finished) = finished {
+        embed = embed.field("Finished", format!("<t:{finished}:f>"), true);
+    }
+    // `message` is often `{{workflow.failures}}`: name the step that failed rather than the JSON.
+    let message = event.message.as_deref().filter(|m| !m.is_empty());
+    let step = message.and_then(argo::failed_step);
+    if let Some(step) = &step {
+        embed = embed.field("Failing step", step.as_str(), false);
+    } else if let Some(message) = message {
         embed = embed.field("Message", message, false);
     }
-    let content = match &took {
-        Some(took) => format!("`/{command}` run `{}` **{phase}** after {took}.", event.workflow),
-        None => format!("`/{command}` run `{}` is **{phase}**.", event.workflow),
+    let when = finished.map(|f| format!(" <t:{f}:R>")).unwrap_or_default();
+    let mut content = match &took {
+        Some(took) => format!("`/{command}` run `{}` **{phase}**{when}, after {took}.", event.workflow),
+        None => format!("`/{command}` run `{}` is **{phase}**{when}.", event.workflow),
     };
     let refresh = [(ButtonStyle::Secondary, "Refresh", RunAction::Refresh)];
     let buttons = run_buttons(Button::link("Open in Argo", link), &event.namespace, &event.workflow, &refresh);
@@ -232,6 +263,9 @@ pub fn undetermined(command: &str, explanation: &str) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+    if let Some(step) = step.as_deref().filter(|_| phase.failed()) {
+        content.push_str(&format!(" Failing step: {step}"));
+    }
 
     #[test]
     fn started_message_has_name_link_parameters_and_buttons() {
@@ -288,14 +322,34 @@ mod tests {
     }
 
     #[test]
-    fn logs_are_cut_from_the_top_with_a_note() {
+    fn long_logs_keep_their_tail_in_the_message_and_come_whole_as_a_file() {
         let lines: Vec<String> = (0..500).map(|i| format!("line {i:03} {}", "x".repeat(20))).collect();
-        let content = logs("plan-1", &lines).content.unwrap();
+        let message = logs("plan-1", &lines);
+        let content = message.content.as_deref().unwrap();
         assert!(content.chars().count() <= MAX_CONTENT, "{}", content.len());
         assert!(content.contains("line 499") && !content.contains("line 000"));
-        assert!(content.contains("(cut: showing the last "), "{content}");
-        let short = logs("plan-1", &["hello".to_owned()]).content.unwrap();
-        assert_eq!(short, "Last lines of `plan-1`:\n```\nhello\n```");
+        assert!(content.ends_with(" of 500 lines here, all of them in `plan-1.log`)"), "{content}");
+        assert_eq!(message.attachments.len(), 1);
+        assert_eq!((message.attachments[0].id.as_str(), message.attachments[0].filename.as_str()), ("0", "plan-1.log"));
+        assert_eq!(message.attachments[0].content, (lines.join("\n") + "\n").into_bytes());
+        let v = serde_json::to_value(&message).unwrap();
+        assert_eq!(v["attachments"], serde_json::json!([{"id": "0", "filename": "plan-1.log"}]));
+
+        let short = logs("plan-1", &["hello".to_owned()]);
+        assert_eq!(short.content.as_deref(), Some("Last lines of `plan-1`:\n```\nhello\n```"));
+        assert!(short.attachments.is_empty() && serde_json::to_value(&short).unwrap().get("attachments").is_none());
+        let wide = logs("plan-1", &["y".repeat(400)]);
+        assert_eq!(wide.attachments[0].content.len(), 401, "a line cut in the message is whole in the file");
+    }
+
+    #[test]
+    fn a_log_over_discords_upload_limit_keeps_its_last_bytes_and_says_so() {
+        let line = "z".repeat(1023);
+        let lines = vec![line; 11 * 1024];
+        let file = log_file(&lines);
+        assert_eq!(file.len(), MAX_ATTACHMENT);
+        assert!(file.starts_with(b"(cut: the first bytes do not fit Discord's 10 MiB upload limit)\n"));
+        assert!(file.ends_with(b"zzz\n"));
     }
 
     #[test]

@@ -148,16 +148,9 @@ impl Workflow {
     /// Why the run failed: the first failed pod's message (its step named), else the
     /// workflow's own message.
     pub fn failure(&self) -> Option<String> {
-        let failed = |n: &&Node| {
-            matches!(n.phase.as_str(), "Failed" | "Error") && n.message.as_deref().is_some_and(|m| !m.is_empty())
-        };
         let nodes: std::collections::BTreeMap<String, Node> =
             self.status.nodes.as_ref().and_then(|n| serde_json::from_str(n.0.get()).ok()).unwrap_or_default();
-        let node = nodes.values().filter(failed).find(|n| n.kind == "Pod").or_else(|| nodes.values().find(failed));
-        match node {
-            Some(n) => Some(format!("{}: {}", n.display_name, n.message.as_deref().unwrap_or_default())),
-            None => self.status.message.clone().filter(|m| !m.is_empty()),
-        }
+        first_failed(nodes.values()).or_else(|| self.status.message.clone().filter(|m| !m.is_empty()))
     }
 
     /// Seconds from start to finish (or to `now` while running).
@@ -166,6 +159,22 @@ impl Workflow {
         let ended = self.status.finished_at.as_deref().and_then(unix_seconds).unwrap_or(now);
         Some(ended.saturating_sub(started))
     }
+}
+
+/// `step: message` of the first failed pod with a message, else of any failed node.
+fn first_failed<'a>(nodes: impl Iterator<Item = &'a Node> + Clone) -> Option<String> {
+    let failed = |n: &&Node| {
+        matches!(n.phase.as_str(), "Failed" | "Error") && n.message.as_deref().is_some_and(|m| !m.is_empty())
+    };
+    let node = nodes.clone().filter(failed).find(|n| n.kind == "Pod").or_else(|| nodes.clone().find(failed))?;
+    Some(format!("{}: {}", node.display_name, node.message.as_deref().unwrap_or_default()))
+}
+
+/// The failing step in Argo's `{{workflow.failures}}`, the JSON list of failed nodes an exit
+/// handler can pass on (`displayName`, `message`, `phase`, …), as `step: message`.
+pub fn failed_step(failures: &str) -> Option<String> {
+    let nodes: Vec<Node> = serde_json::from_str(failures).ok()?;
+    first_failed(nodes.iter())
 }
 
 /// Parses a `WorkflowList`; `items` is `null` when nothing matches.

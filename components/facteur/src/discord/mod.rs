@@ -1,6 +1,7 @@
 //! Discord's interaction model (what Discord POSTs) and response builders (what we answer).
 
 mod interaction;
+pub mod multipart;
 pub mod rate_limit;
 mod response;
 pub mod snowflake;

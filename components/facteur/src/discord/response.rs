@@ -138,12 +138,29 @@ pub struct Message {
     pub flags: Option<u64>,
     /// Action rows. Serialised even when empty so an edit can remove old buttons.
     pub components: Vec<ActionRow>,
+    /// Files sent with the message: their descriptions go in the JSON, their bytes in the
+    /// `files[n]` parts of a `multipart/form-data` body (`discord::multipart`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
-/// Mentions Discord may ping. Empty by default: echoed user input never pings anyone.
+/// Mentions Discord may ping. Empty by default: echoed user input never pings anyone; a
+/// message that must reach a member names exactly that member (`users`), never a `parse` kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct AllowedMentions {
     pub parse: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+}
+
+/// A file attached to a message. `id` is its index, as text (a snowflake's type in Discord's
+/// spec): the body part `files[{id}]` holds `content`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attachment {
+    pub id: String,
+    pub filename: String,
+    #[serde(skip)]
+    pub content: Vec<u8>,
 }
 
 impl Message {
@@ -154,7 +171,23 @@ impl Message {
             allowed_mentions: AllowedMentions::default(),
             flags: None,
             components: Vec::new(),
+            attachments: Vec::new(),
         }
+    }
+
+    /// Pings `user_id` (a snowflake) at the start of the message, and nobody else.
+    pub fn mention(mut self, user_id: &str) -> Self {
+        let content = self.content.take().unwrap_or_default();
+        self.content = Some(truncate(&format!("<@{user_id}> {content}"), MAX_CONTENT));
+        self.allowed_mentions = AllowedMentions { parse: Vec::new(), users: vec![user_id.to_owned()] };
+        self
+    }
+
+    /// Attaches a file as the next `files[n]` part.
+    pub fn attach(mut self, filename: impl Into<String>, content: Vec<u8>) -> Self {
+        let id = self.attachments.len().to_string();
+        self.attachments.push(Attachment { id, filename: filename.into(), content });
+        self
     }
 
     pub fn ephemeral(mut self) -> Self {

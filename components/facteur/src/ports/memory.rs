@@ -49,8 +49,17 @@ pub struct MemoryDiscord {
 }
 
 impl Discord for MemoryDiscord {
+    /// `(application id, token, message)` of each follow-up.
+    pub follow_ups: RefCell<Vec<(String, String, Message)>>,
+    /// `(channel, message, name)` of each thread started.
+    pub threads: RefCell<Vec<(String, Option<String>, String)>>,
     async fn edit_original(
         &self,
+/// The id [`MemoryDiscord`] gives every original response; a thread without a message gets
+/// [`THREAD_ID`].
+pub const ORIGINAL_ID: &str = "1300000000000000001";
+pub const THREAD_ID: &str = "1300000000000000002";
+
         application_id: &str,
         token: &str,
         message: &Message,
@@ -74,6 +83,23 @@ impl Discord for MemoryDiscord {
 }
 
 #[derive(Default)]
+
+    async fn follow_up(&self, application_id: &str, token: &str, message: &Message) -> Result<(), String> {
+        self.follow_ups.borrow_mut().push((application_id.to_owned(), token.to_owned(), message.clone()));
+        Ok(())
+    }
+
+    async fn original_message_id(&self, _application_id: &str, _token: &str) -> Result<String, String> {
+        Ok(ORIGINAL_ID.to_owned())
+    }
+
+    async fn start_thread(&self, channel_id: &str, message: Option<&str>, name: &str) -> Result<String, String> {
+        if self.no_bot_token.get() {
+            return Err("no bot token is configured (`discord_bot_token`)".to_owned());
+        }
+        self.threads.borrow_mut().push((channel_id.to_owned(), message.map(str::to_owned), name.to_owned()));
+        Ok(message.unwrap_or(THREAD_ID).to_owned())
+    }
 pub struct MemoryStore(pub RefCell<BTreeMap<String, Vec<u8>>>);
 
 impl KeyValue for MemoryStore {

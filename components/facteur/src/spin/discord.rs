@@ -1,5 +1,6 @@
-//! Discord's API for follow-ups: editing an interaction's `@original` message with its token,
-//! or posting in the channel with the bot token once that token has expired.
+//! Discord's API for follow-ups: editing an interaction's `@original` message with its token
+//! (and reading its id, posting follow-up messages), or, with the bot token, posting in the
+//! channel once that token has expired and starting a run's thread.
 
 use std::time::Duration;
 
@@ -30,7 +31,7 @@ impl Discord for SpinDiscord {
         until: u64,
     ) -> Result<(), String> {
         let url = format!("{}/api/v10/webhooks/{application_id}/{token}/messages/@original", self.0.api_url);
-        send(Method::Patch, &url, None, message, Budget::Until(until)).await
+        send(Method::Patch, &url, None, body(message), Budget::Until(until)).await.map(drop)
     }
 
     /// Posts `message` in a channel with the bot token, once the interaction token has expired.
@@ -39,8 +40,62 @@ impl Discord for SpinDiscord {
         let url = format!("{}/api/v10/channels/{channel_id}/messages", self.0.api_url);
         let mut message = message.clone();
         message.flags = None; // channel messages cannot be ephemeral
-        send(Method::Post, &url, Some(&format!("Bot {token}")), &message, Budget::Bounded).await
+        send(Method::Post, &url, Some(&format!("Bot {token}")), body(&message), Budget::Bounded).await.map(drop)
     }
+
+    async fn follow_up(&self, application_id: &str, token: &str, message: &Message) -> Result<(), String> {
+        let url = format!("{}/api/v10/webhooks/{application_id}/{token}", self.0.api_url);
+        send(Method::Post, &url, None, body(message), Budget::Bounded).await.map(drop)
+    }
+
+    async fn original_message_id(&self, application_id: &str, token: &str) -> Result<String, String> {
+        let url = format!("{}/api/v10/webhooks/{application_id}/{token}/messages/@original", self.0.api_url);
+        id_in(&send(Method::Get, &url, None, (Vec::new(), String::new()), Budget::Bounded).await?)
+    }
+
+    /// Discord: "Start Thread from Message" (`POST /channels/{c}/messages/{m}/threads`) or
+    /// "Start Thread without Message" (`POST /channels/{c}/threads`, type 11: public). Both need
+    /// the bot token: an interaction token can only edit its responses and post follow-ups.
+    async fn start_thread(&self, channel_id: &str, message: Option<&str>, name: &str) -> Result<String, String> {
+        let token = self.0.bot_token.as_deref().ok_or("no bot token is configured (`discord_bot_token`)")?;
+        let api = &self.0.api_url;
+        // Archived after a day without activity (1440 minutes, a value Discord accepts).
+        let (url, request) = match message {
+            Some(m) => (
+                format!("{api}/api/v10/channels/{channel_id}/messages/{m}/threads"),
+                serde_json::json!({"name": name, "auto_archive_duration": 1440}),
+            ),
+            None => (
+                format!("{api}/api/v10/channels/{channel_id}/threads"),
+                serde_json::json!({"name": name, "auto_archive_duration": 1440, "type": 11}),
+            ),
+        };
+        let request = (request.to_string().into_bytes(), "application/json".to_owned());
+        match send(Method::Post, &url, Some(&format!("Bot {token}")), request, Budget::Bounded).await {
+            Ok(answer) => id_in(&answer),
+            // 160004 "A thread has already been created for this message": it has the message's id.
+            Err(e) if e.contains("160004") && message.is_some() => Ok(message.unwrap_or_default().to_owned()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A message's body: multipart when it carries files (Discord's "Uploading Files"), else JSON.
+fn body(message: &Message) -> (Vec<u8>, String) {
+    if message.attachments.is_empty() {
+        (serde_json::to_vec(message).expect("messages always serialise"), "application/json".to_owned())
+    } else {
+        crate::discord::multipart::encode(message)
+    }
+}
+
+/// The `id` of the object Discord answered with (a message, a thread).
+fn id_in(answer: &[u8]) -> Result<String, String> {
+    #[derive(serde::Deserialize)]
+    struct Object {
+        id: String,
+    }
+    serde_json::from_slice::<Object>(answer).map(|o| o.id).map_err(|e| format!("Discord's answer has no id: {e}"))
 }
 
 /// How long a message may keep trying.
@@ -62,32 +117,30 @@ impl Budget {
     }
 }
 
-/// Sends a message body, trying again within `budget`: after a 429 for as long as Discord asks,
-/// after a 5xx (any for an edit, which is idempotent; 502–504 for a post) or no answer in time
-/// (edits only: a post that timed out may have been made) with an exponential backoff. Errors
-/// name neither URL nor token.
+/// Sends a body (none for a GET) and returns Discord's answer, trying again within `budget`:
+/// after a 429 for as long as Discord asks, after a 5xx (any for an edit or a read, which are
+/// idempotent; 502–504 for a post) or no answer in time (idempotent calls only: a post that
+/// timed out may have been made) with an exponential backoff. Errors name neither URL nor token.
 async fn send(
     method: Method,
     url: &str,
     authorization: Option<&str>,
-    message: &Message,
+    (body, content_type): (Vec<u8>, String),
     budget: Budget,
-) -> Result<(), String> {
-    let body = serde_json::to_vec(message).expect("messages always serialise");
-    let idempotent = matches!(method, Method::Patch);
+) -> Result<Vec<u8>, String> {
+    let idempotent = matches!(method, Method::Patch | Method::Get);
     let mut waited = Duration::ZERO;
     for attempt in 1.. {
         let mut request = Request::builder();
-        request
-            .method(method.clone())
-            .uri(url)
-            .header("content-type", "application/json")
-            .header("user-agent", USER_AGENT);
+        request.method(method.clone()).uri(url).header("user-agent", USER_AGENT);
+        if !body.is_empty() {
+            request.header("content-type", content_type.as_str());
+        }
         if let Some(authorization) = authorization {
             request.header("authorization", authorization);
         }
         let (wait, failure) = match send_capped(request.body(body.clone()).build(), TIMEOUT, MAX_ANSWER).await {
-            Ok((status, _)) if (200..300).contains(&status) => return Ok(()),
+            Ok((status, answer)) if (200..300).contains(&status) => return Ok(answer),
             Ok((status, answer)) => {
                 let text = String::from_utf8_lossy(&answer);
                 let failure = format!("Discord answered {status}: {}", crate::discord::truncate(&text, 200));

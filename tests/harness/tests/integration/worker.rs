@@ -302,7 +302,7 @@ async fn lifecycle_events_update_the_runs_message_once() {
                           "startedAt": "2026-11-27T08:00:00Z", "finishedAt": "2026-11-27T08:02:05Z"});
     assert_eq!(bridge_structured(&w, finished.clone()).await.status, 202);
     let edits = until_edits(&w, 2).await;
-    assert_eq!(edits[1]["content"], format!("`/plan` run `plan-{id}` **Succeeded** after 2m 05s."));
+    assert_eq!(edits[1]["content"], format!("`/plan` run `plan-{id}` **Succeeded** <t:1795766525:R>, after 2m 05s."));
     assert_eq!(edits[1]["embeds"][0]["url"], format!("https://argo.example/workflows/argo/plan-{id}"));
     assert_eq!(bridge_structured(&w, finished).await.status, 202, "redelivered");
     let skipped =

@@ -9,6 +9,8 @@ mod corpus;
 mod edge;
 mod pipeline;
 mod playground;
+mod limits;
+mod output;
 mod queue;
 mod telemetry;
 mod template;

@@ -1,0 +1,97 @@
+//! A run's final phase reaches the member who asked for it, and only them.
+//!
+//! Discord notifies the members a message mentions when the message is created, not when an
+//! edit adds the mention, so the run's message is updated as for any phase (`delivery`) and
+//! a **new** message mentions the requester, with `allowed_mentions.users` naming only them (no
+//! `parse`: a workflow's text can never ping anyone else):
+//!
+//! - while the interaction token is valid: a follow-up message (the token allows that much);
+//! - after: the update itself is a channel post with the bot token, so it carries the mention;
+//! - with `threads: true` on the command: a public thread per run, started on the run's message
+//!   while the token is valid (its id read with the token), else in the run's channel, and the
+//!   completion is posted there. Starting a thread takes the bot token (`discord_bot_token`):
+//!   an interaction token can only edit its responses and post follow-ups, and Discord's
+//!   `thread_name` creates threads only in forum and media channels. Without a bot token, or
+//!   when Discord refuses, the completion goes without a thread, and the log says why.
+
+use crate::argo::{Phase, Workflow};
+use crate::catalog::Catalog;
+use crate::delivery::{Recipient, deliver};
+use crate::discord::{Message, is_snowflake, truncate};
+use crate::history::{Reply, RunRecord};
+use crate::ports::{Discord, Ports};
+
+/// Discord's longest thread name.
+const MAX_THREAD_NAME: usize = 100;
+
+/// Where a run's completion goes.
+pub struct Run<'a> {
+    pub record: &'a RunRecord,
+    /// The interaction token, while it is valid.
+    pub reply: Option<Reply>,
+    pub workflow: &'a str,
+    pub phase: Phase,
+    /// Its command has `threads: true`.
+    pub threads: bool,
+}
+
+impl<'a> Run<'a> {
+    /// A run of a catalog command.
+    pub fn of(record: &'a RunRecord, reply: Option<Reply>, workflow: &'a str, phase: &str) -> Self {
+        let threads = Catalog::embedded().command(&record.command).is_some_and(|c| c.threads);
+        Self { record, reply, workflow, phase: Phase::parse(phase), threads }
+    }
+}
+
+/// Tells a run's recipient about its phase with `message`; at a final phase, pings the
+/// requester as the module says.
+pub async fn tell(ports: &impl Ports, run: Run<'_>, message: Message) -> Result<(), String> {
+    let Run { record, reply, workflow, phase, threads } = run;
+    let to = Recipient::of_record(record, reply);
+    let Some(user) = record.user_id.as_deref().filter(|u| is_snowflake(u) && phase.is_finished()) else {
+        return deliver(ports, &to, &message).await;
+    };
+    let token_valid = !to.token.is_empty() && ports.now() < to.token_expires_at;
+    if threads {
+        match thread(ports, &to, workflow, token_valid).await {
+            Ok(thread) => {
+                if token_valid {
+                    deliver(ports, &to, &message).await?;
+                }
+                let posted = ports.discord().post_to_channel(&thread, &message.mention(user)).await;
+                return posted.map_err(|e| format!("could not post in the thread of {workflow}: {e}"));
+            }
+            Err(why) => ports.log(format!("no thread for {workflow}: {why}; its completion goes to its message")),
+        }
+    }
+    if !token_valid {
+        return deliver(ports, &to, &message.mention(user)).await;
+    }
+    deliver(ports, &to, &message).await?;
+    let ping = Message::new(message.content.unwrap_or_default()).mention(user);
+    let sent = ports.discord().follow_up(&to.application_id, &to.token, &ping).await;
+    sent.map_err(|e| format!("could not tell the requester of {workflow}: {e}"))
+}
+
+/// The run's thread: on its message while the token can read the message's id, else in its
+/// channel.
+async fn thread(ports: &impl Ports, to: &Recipient, workflow: &str, token_valid: bool) -> Result<String, String> {
+    let channel = to.channel_id.as_deref().ok_or("the run names no channel")?;
+    let message = match token_valid {
+        true => Some(ports.discord().original_message_id(&to.application_id, &to.token).await?),
+        false => None,
+    };
+    ports.discord().start_thread(channel, message.as_deref(), &truncate(workflow, MAX_THREAD_NAME)).await
+}
+
+/// A Refresh of a finished run shows whom it was for: the requester its labels name (an update
+/// notifies no one; the completion above did).
+pub fn mention_requester(message: Message, workflow: &Workflow) -> Message {
+    match workflow.metadata.labels.user_id.as_deref().filter(|u| is_snowflake(u) && workflow.is_finished()) {
+        Some(user) => message.mention(user),
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests;
