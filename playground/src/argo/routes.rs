@@ -246,7 +246,9 @@ fn change(state: &mut State, namespace: &str, name: &str, verb: &str) -> Reply {
             if let Some(spec) = wf["spec"].as_object_mut() {
                 spec.remove("suspend");
             }
-            for node in wf["status"]["nodes"].as_object_mut().into_iter().flat_map(|n| n.values_mut()) {
+            // (`get_mut`: indexing would add `nodes: null`, which the spec refuses.)
+            let nodes = wf["status"].get_mut("nodes").and_then(Value::as_object_mut);
+            for node in nodes.into_iter().flat_map(|n| n.values_mut()) {
                 if node["type"] == "Suspend" && node["phase"] == "Running" {
                     node["phase"] = "Succeeded".into();
                     node["finishedAt"] = rfc3339(Utc::now()).into();
