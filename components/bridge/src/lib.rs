@@ -19,13 +19,19 @@ use facteur::audit::{Level, Trace};
 use facteur::cloudevents::{self, Gate, MAX_RECORD};
 use facteur::config::{BridgeSettings, queue_variables};
 use facteur::events;
-use facteur::spin::{component, log, set_trace, variables};
-use spin_sdk::http::{IncomingRequest, Method, Response};
+use facteur::spin::{component, log, respond, set_trace, variables};
+use spin_sdk::http::{IncomingRequest, Method, Response, ResponseOutparam};
 use spin_sdk::http_component;
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 
+// Answers through the outparam: spin-sdk's conversion of a returned `Response` links `anyhow`
+// and std's backtrace printer (about 50 KB, BENCHMARKS.md).
 #[http_component]
-async fn handle(req: IncomingRequest) -> Response {
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    respond(out, accept(req).await).await
+}
+
+async fn accept(req: IncomingRequest) -> Response {
     let vars = variables();
     component(if matches!(vars.accepts(), Ok(events::Kind::Lifecycle)) { "lifecycle-bridge" } else { "bridge" });
     let settings = match vars.accepts().and_then(|kind| vars.bridge(kind)) {

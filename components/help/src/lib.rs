@@ -6,14 +6,20 @@ use facteur::catalog::Catalog;
 use facteur::command;
 use facteur::discord::{Interaction, InteractionResponse};
 use facteur::policy::{Caller, Policy};
-use facteur::spin::{Stdout, component, misconfigured, receive, reply, variables};
-use spin_sdk::http::{IncomingRequest, Response};
+use facteur::spin::{Stdout, component, misconfigured, receive, reply, respond, variables};
+use spin_sdk::http::{IncomingRequest, Response, ResponseOutparam};
 use spin_sdk::http_component;
 
 const COMMAND: &str = "help";
 
+// Answers through the outparam: spin-sdk's conversion of a returned `Response` links `anyhow`
+// and std's backtrace printer (about 50 KB, BENCHMARKS.md).
 #[http_component]
-async fn handle(req: IncomingRequest) -> Response {
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    respond(out, answer(req).await).await
+}
+
+async fn answer(req: IncomingRequest) -> Response {
     component(COMMAND);
     let vars = variables();
     let config = vars.verifier().and_then(|v| Ok((v, vars.policy()?)));

@@ -11,12 +11,18 @@ use facteur::audit::Level;
 use facteur::catalog::Catalog;
 use facteur::discord::{InteractionResponse, InteractionType};
 use facteur::routing::{Target, route};
-use facteur::spin::{component, log, misconfigured, receive_unverified, reject, reply, variables};
-use spin_sdk::http::{IncomingRequest, Response};
+use facteur::spin::{component, log, misconfigured, receive_unverified, reject, reply, respond, variables};
+use spin_sdk::http::{IncomingRequest, Response, ResponseOutparam};
 use spin_sdk::http_component;
 
+// Answers through the outparam: spin-sdk's conversion of a returned `Response` links `anyhow`
+// and std's backtrace printer (about 50 KB, BENCHMARKS.md).
 #[http_component]
-async fn handle(req: IncomingRequest) -> Response {
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    respond(out, answer(req).await).await
+}
+
+async fn answer(req: IncomingRequest) -> Response {
     component("interactions");
     let vars = variables();
     let verifier = match vars.verifier() {

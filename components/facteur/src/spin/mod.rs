@@ -156,7 +156,7 @@ impl InteractionRequest {
                 request.header(name, value.as_str());
             }
         }
-        spin_sdk::http::send(request.body(self.body.clone()).build()).await
+        spin_sdk::http::send(outbound::Outgoing(request.body(self.body.clone()).build())).await
     }
 }
 
