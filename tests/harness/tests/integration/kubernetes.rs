@@ -510,7 +510,8 @@ fn commands_and_lifecycle_events_travel_apart() {
     // The lifecycle worker cannot start anything: no Argo token, Argo not an allowed host.
     let lifecycle = &manifest.components["lifecycle-worker"];
     assert!(!lifecycle.variables.contains_key("argo_token") && !lifecycle.variables.contains_key("role_map"));
-    assert_eq!(lifecycle.allowed_outbound_hosts, ["{{ discord_api_url }}"]);
+    // Discord, and its Redis for the dead letters of what it refuses (`dead_letter_key`).
+    assert_eq!(lifecycle.allowed_outbound_hosts, ["{{ discord_api_url }}", "redis://{{ redis_host }}"]);
     assert_ne!(manifest.variables["events_channel"].default, manifest.variables["lifecycle_channel"].default);
     assert_eq!(manifest.variables["event_max_age_secs"].default.as_deref(), Some("900"));
 

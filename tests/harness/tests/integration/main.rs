@@ -6,6 +6,7 @@ mod gateway;
 mod host;
 mod kubernetes;
 mod load;
+mod migration;
 mod operations;
 mod real_spin;
 mod size;
