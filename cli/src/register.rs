@@ -19,6 +19,10 @@ pub struct Args {
     /// Show the difference only.
     #[arg(long)]
     dry_run: bool,
+    /// Offer commands in DMs with the bot too, as the app's `allow_dms` variable lets DMs
+    /// through its policy (a command's `contexts` in the catalog wins).
+    #[arg(long)]
+    allow_dms: bool,
     #[arg(long, env = "DISCORD_APPLICATION_ID")]
     application_id: String,
     #[arg(long, env = "DISCORD_BOT_TOKEN", hide_env_values = true)]
@@ -33,7 +37,7 @@ pub fn run(args: &Args) -> Result<()> {
         None => format!("/api/v10/applications/{}/commands", args.application_id),
     };
     let url = format!("{}{path}", args.api_url.trim_end_matches('/'));
-    let wanted = Catalog::embedded().discord_definitions();
+    let wanted = Catalog::embedded().discord_definitions(args.allow_dms);
     let current = send(args, reqwest::Method::GET, &url, None).context("reading the registered commands")?;
     let changes = diff(current.as_array().map(Vec::as_slice).unwrap_or_default(), wanted.as_array().expect("an array"));
     if changes.is_empty() {
@@ -79,7 +83,15 @@ fn send(args: &Args, method: reqwest::Method, url: &str, body: Option<&Value>) -
     bail!("still rate limited after three attempts")
 }
 
-/// `+ /name` to add, `- /name` to remove, `~ /name (fields)` to change.
+/// Who Discord offers a command to, and the names of the codes, for the diff.
+const VISIBILITY: [(&str, &[&str]); 3] = [
+    ("contexts", &["guild", "bot_dm", "private_channel"]),
+    ("integration_types", &["guild_install", "user_install"]),
+    ("default_member_permissions", &[]),
+];
+
+/// `+ /name [visibility]` to add, `- /name` to remove, `~ /name (fields; visibility: old → new)`
+/// to change.
 pub fn diff(current: &[Value], wanted: &[Value]) -> Vec<String> {
     let by_name = |list: &[Value]| -> BTreeMap<String, Value> {
         list.iter().filter_map(|c| Some((c["name"].as_str()?.to_owned(), normalise(c)))).collect()
@@ -88,10 +100,20 @@ pub fn diff(current: &[Value], wanted: &[Value]) -> Vec<String> {
     let mut changes = Vec::new();
     for (name, definition) in &wanted {
         match current.get(name) {
-            None => changes.push(format!("+ /{name}")),
+            None => {
+                let shown: Vec<String> =
+                    VISIBILITY.iter().map(|(f, _)| format!("{f}: {}", shown(definition, f))).collect();
+                changes.push(format!("+ /{name} [{}]", shown.join("; ")));
+            }
             Some(existing) if existing != definition => {
-                let fields: Vec<&str> =
-                    ["description", "options"].into_iter().filter(|f| existing[*f] != definition[*f]).collect();
+                let mut fields: Vec<String> = ["description", "options"]
+                    .into_iter()
+                    .filter(|f| existing[*f] != definition[*f])
+                    .map(str::to_owned)
+                    .collect();
+                for (field, _) in VISIBILITY.iter().filter(|(f, _)| existing[*f] != definition[*f]) {
+                    fields.push(format!("{field}: {} → {}", shown(existing, field), shown(definition, field)));
+                }
                 changes.push(format!("~ /{name} ({})", fields.join(", ")));
             }
             Some(_) => {}
@@ -137,5 +159,31 @@ fn normalise(command: &Value) -> Value {
                 .unwrap_or_default(),
         )
     }
-    serde_json::json!({"name": command["name"], "description": command["description"], "options": options(&command["options"])})
+    // Discord answers the permission bitfield as a string (it takes an integer, as its spec
+    // says, or a string) and `null` for "everyone".
+    let permissions = match &command["default_member_permissions"] {
+        Value::Number(n) => Value::String(n.to_string()),
+        other => other.clone(),
+    };
+    serde_json::json!({
+        "name": command["name"], "description": command["description"], "options": options(&command["options"]),
+        "default_member_permissions": permissions, "contexts": command["contexts"],
+        "integration_types": command["integration_types"],
+    })
+}
+
+/// A visibility field of a normalised definition, in words: `guild, bot_dm`, `everyone`.
+fn shown(definition: &Value, field: &str) -> String {
+    let names = VISIBILITY.iter().find(|(f, _)| *f == field).map_or(&[][..], |(_, names)| names);
+    match &definition[field] {
+        Value::Null if field == "default_member_permissions" => "everyone".to_owned(),
+        Value::Null => "Discord's default".to_owned(),
+        Value::String(bits) => bits.clone(),
+        Value::Array(codes) => codes
+            .iter()
+            .map(|c| c.as_u64().and_then(|c| names.get(c as usize)).map_or_else(|| c.to_string(), |n| (*n).to_owned()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
 }

@@ -77,8 +77,13 @@ async fn register_dry_run_prints_the_diff_and_sends_no_put() {
     let output = register(&server, &["--dry-run"]).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let text = stdout(&output);
-    for line in ["+ /help", "~ /plan (description, options)", "+ /workflow", "- /old", "(dry run: nothing was changed)"]
-    {
+    for line in [
+        "+ /help [contexts: guild; integration_types: guild_install; default_member_permissions: everyone]",
+        "~ /plan (description, options, contexts: Discord's default → guild, integration_types: Discord's default → guild_install)",
+        "+ /workflow",
+        "- /old",
+        "(dry run: nothing was changed)",
+    ] {
         assert!(text.contains(line), "{line} in:\n{text}");
     }
     let requests = server.requests();
@@ -93,8 +98,40 @@ async fn register_overwrites_with_the_catalogs_definitions_after_a_rate_limit() 
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let puts: Vec<Value> = server.requests().iter().filter(|r| r.method == "PUT").map(|r| r.json()).collect();
     assert_eq!(puts.len(), 1, "one bulk overwrite");
-    assert_eq!(puts[0], facteur::catalog::Catalog::embedded().discord_definitions());
+    assert_eq!(puts[0], facteur::catalog::Catalog::embedded().discord_definitions(false));
     assert!(stdout(&output).contains("Registered 6 commands."));
+}
+
+/// Registration against the fake Discord, which checks every body against Discord's spec
+/// (`ApplicationCommandUpdateRequest`): who is offered each command goes with it, and a change
+/// of it shows in the diff.
+#[tokio::test]
+async fn register_sends_who_is_offered_each_command_and_shows_its_changes() {
+    let discord = facteur_playground::discord::FakeDiscord::start().await.unwrap();
+    let run = |extra: &'static [&'static str]| {
+        let api = discord.origin();
+        tokio::task::spawn_blocking(move || {
+            let mut args = vec!["commands", "register", "--guild", "7", "--application-id", "42"];
+            args.extend(["--bot-token", "bot-token", "--api-url", api.as_str()]);
+            args.extend(extra);
+            facteur(&args)
+        })
+    };
+    let first = run(&[]).await.unwrap();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(discord.violations().is_empty(), "{:?}", discord.violations());
+    let plan = discord.commands(Some("7")).into_iter().find(|c| c["name"] == "plan").unwrap();
+    assert_eq!((&plan["contexts"], &plan["integration_types"]), (&json!([0]), &json!([0])));
+    assert!(
+        stdout(&first).contains(
+            "+ /plan [contexts: guild; integration_types: guild_install; default_member_permissions: everyone]"
+        )
+    );
+
+    let dms = run(&["--allow-dms", "--dry-run"]).await.unwrap();
+    assert!(stdout(&dms).contains("~ /plan (contexts: guild → guild, bot_dm)"), "{}", stdout(&dms));
+    let same = run(&["--dry-run"]).await.unwrap();
+    assert!(stdout(&same).contains("Discord's commands already match config/commands.json."), "{}", stdout(&same));
 }
 
 #[tokio::test]

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 mod model;
 
 use model::{
-    Catalog, ChoiceSpec, Command, OptionKind, OptionSpec, ParameterRule, SourceMapping, Subcommand, WorkflowMapping,
+    Catalog, ChoiceSpec, Command, IntegrationType, InteractionContext, OptionKind, OptionSpec, ParameterRule,
+    SourceMapping, Subcommand, WorkflowMapping,
 };
 
 const CATALOG: &str = "../../config/commands.json";
@@ -101,6 +102,18 @@ impl Rust for serde_json::Value {
     }
 }
 
+impl Rust for InteractionContext {
+    fn rust(&self) -> String {
+        format!("InteractionContext::{self:?}")
+    }
+}
+
+impl Rust for IntegrationType {
+    fn rust(&self) -> String {
+        format!("IntegrationType::{self:?}")
+    }
+}
+
 impl Rust for OptionKind {
     fn rust(&self) -> String {
         format!("OptionKind::{self:?}")
@@ -125,7 +138,10 @@ macro_rules! rust_literal {
 }
 
 rust_literal! { Catalog { schema, commands } }
-rust_literal! { Command { name, description, component, options, subcommands, workflow, sources } }
+rust_literal! { Command {
+    name, description, component, options, subcommands, workflow, sources, default_member_permissions, contexts,
+    integration_types, threads
+} }
 rust_literal! { SourceMapping { rename, json, ignore } }
 rust_literal! { Subcommand { name, description, options } }
 rust_literal! { OptionSpec {

@@ -41,9 +41,10 @@ impl Catalog {
         self.commands.iter().find(|c| c.name == name)
     }
 
-    /// Discord's "bulk overwrite" body: every command's definition without facteur's fields.
-    pub fn discord_definitions(&self) -> serde_json::Value {
-        serde_json::Value::Array(self.commands.iter().map(Command::discord_definition).collect())
+    /// Discord's "bulk overwrite" body: every command's definition without facteur's fields
+    /// (`allow_dms`: see [`Command::discord_definition`]).
+    pub fn discord_definitions(&self, allow_dms: bool) -> serde_json::Value {
+        serde_json::Value::Array(self.commands.iter().map(|c| c.discord_definition(allow_dms)).collect())
     }
 }
 
@@ -89,7 +90,12 @@ fn option_definitions(options: &[OptionSpec]) -> Vec<serde_json::Value> {
 }
 
 impl Command {
-    pub fn discord_definition(&self) -> serde_json::Value {
+    /// What Discord should have: the options, and who is offered the command. Without
+    /// `contexts`, guilds only, and DMs with the bot too when `allow_dms` (the variable that
+    /// lets DMs through the policy); without `integration_types`, a guild installation only.
+    /// Field types as Discord's spec has them at registration: integers, the permission
+    /// bitfield included (`ApplicationCommandUpdateRequest`; Discord answers it as a string).
+    pub fn discord_definition(&self, allow_dms: bool) -> serde_json::Value {
         let options = if self.subcommands.is_empty() {
             option_definitions(&self.options)
         } else {
@@ -103,7 +109,20 @@ impl Command {
                 })
                 .collect()
         };
-        serde_json::json!({"name": self.name, "type": 1, "description": self.description, "options": options})
+        let contexts = self.contexts.clone().unwrap_or_else(|| match allow_dms {
+            true => vec![InteractionContext::Guild, InteractionContext::BotDm],
+            false => vec![InteractionContext::Guild],
+        });
+        let integration_types = self.integration_types.clone().unwrap_or(vec![IntegrationType::GuildInstall]);
+        let mut definition = serde_json::json!({
+            "name": self.name, "type": 1, "description": self.description, "options": options,
+            "contexts": contexts.iter().map(|c| *c as u8).collect::<Vec<_>>(),
+            "integration_types": integration_types.iter().map(|t| *t as u8).collect::<Vec<_>>(),
+        });
+        if let Some(bits) = self.default_member_permissions.as_deref().and_then(|b| b.parse::<u64>().ok()) {
+            definition["default_member_permissions"] = bits.into();
+        }
+        definition
     }
 
     /// Role map keys of the command's actions: `workflow:status`, … (none without subcommands).

@@ -34,7 +34,39 @@ pub struct Command {
     /// here. Without an entry, an event's options are the command's own names.
     #[serde(default, deserialize_with = "sorted_sources")]
     pub sources: Vec<(String, SourceMapping)>,
+    /// Who Discord offers the command to (sent at registration): a permission bitfield in
+    /// decimal (`"0"`: administrators only, until a guild grants it), where it can be used, and
+    /// which installations (defaults: `Command::discord_definition`).
+    #[serde(default)]
+    pub default_member_permissions: Option<String>,
+    #[serde(default)]
+    pub contexts: Option<Vec<InteractionContext>>,
+    #[serde(default)]
+    pub integration_types: Option<Vec<IntegrationType>>,
+    /// A run's completion is posted in a thread of its own (needs `discord_bot_token`).
+    #[serde(default)]
+    pub threads: bool,
 }
+
+/// Where a command can be used (Discord's interaction context types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InteractionContext {
+    Guild = 0,
+    BotDm = 1,
+    PrivateChannel = 2,
+}
+
+/// How the app is installed for the command to be offered (Discord's integration types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationType {
+    GuildInstall = 0,
+    UserInstall = 1,
+}
+
+/// The largest permission bitfield Discord's spec accepts at registration (2^54 - 1).
+pub const MAX_PERMISSIONS: u64 = (1 << 54) - 1;
 
 /// The sources of CommandEvents a catalog may name: `kafka` (`POST /bridge/kafka`, the worker).
 pub const SOURCES: [&str; 1] = ["kafka"];
@@ -231,6 +263,9 @@ impl Catalog {
             if !command.subcommands.is_empty() && (!command.options.is_empty() || command.workflow.is_some()) {
                 return fail("a command with subcommands has no options or workflow of its own".into());
             }
+            if let Err(reason) = validate_visibility(command) {
+                return fail(reason);
+            }
             if command.subcommands.len() > 25 {
                 return fail("has more than 25 subcommands".into());
             }
@@ -383,6 +418,33 @@ fn validate_sources(command: &Command) -> Result<(), String> {
         if let Some((from, to)) = mapping.rename.iter().find(|(_, to)| !is_option(to)) {
             return Err(format!("{at}: `{from}` is renamed to `{to}`, which is not an option of the command"));
         }
+    }
+    Ok(())
+}
+
+/// Registration fields Discord would refuse, and a thread for a command that starts no run.
+fn validate_visibility(command: &Command) -> Result<(), String> {
+    if let Some(bits) = &command.default_member_permissions {
+        let valid = bits.bytes().all(|b| b.is_ascii_digit()) && bits.parse::<u64>().is_ok_and(|b| b <= MAX_PERMISSIONS);
+        if !valid {
+            return Err(format!("`default_member_permissions` `{bits}` is not a permission bitfield in decimal"));
+        }
+    }
+    let unique = |items: &[u8]| (1..items.len()).all(|i| !items[..i].contains(&items[i]));
+    if let Some(contexts) = &command.contexts {
+        let codes: Vec<u8> = contexts.iter().map(|c| *c as u8).collect();
+        if codes.is_empty() || !unique(&codes) {
+            return Err("`contexts` lists each context once, at least one".into());
+        }
+    }
+    if let Some(types) = &command.integration_types {
+        let codes: Vec<u8> = types.iter().map(|t| *t as u8).collect();
+        if codes.is_empty() || !unique(&codes) {
+            return Err("`integration_types` lists each type once, at least one".into());
+        }
+    }
+    if command.threads && command.workflow.is_none() {
+        return Err("`threads` needs a command that runs a workflow".into());
     }
     Ok(())
 }

@@ -242,7 +242,7 @@ fn subcommand_values_and_definitions() {
         ["workflow:status", "workflow:logs", "workflow:cancel", "workflow:retry", "workflow:list"]
     );
 
-    let def = workflow.discord_definition();
+    let def = workflow.discord_definition(false);
     assert_eq!(def["options"][1]["type"], 1);
     assert_eq!(def["options"][1]["name"], "logs");
     assert_eq!(
@@ -375,7 +375,7 @@ fn catalogs_that_let_members_pick_templates_or_pass_pairs_need_allowlists() {
 
 #[test]
 fn discord_definitions_leave_out_facteur_fields() {
-    let defs = Catalog::embedded().discord_definitions();
+    let defs = Catalog::embedded().discord_definitions(false);
     let plan = &defs[1];
     assert_eq!(plan["name"], "plan");
     assert_eq!(plan["type"], 1);
@@ -386,6 +386,22 @@ fn discord_definitions_leave_out_facteur_fields() {
     assert_eq!(plan["options"][2]["type"], 5);
     assert!(plan.get("workflow").is_none() && plan.get("component").is_none());
     assert_eq!(defs[4]["options"][0]["autocomplete"], true);
+}
+
+#[test]
+fn commands_are_offered_in_guilds_to_a_guild_installation_unless_the_catalog_says_otherwise() {
+    let mut catalog = Catalog::embedded();
+    let plan = catalog.commands.iter_mut().find(|c| c.name == "plan").unwrap();
+    let def = plan.discord_definition(false);
+    assert_eq!((&def["contexts"], &def["integration_types"]), (&json!([0]), &json!([0])));
+    assert!(def.get("default_member_permissions").is_none(), "Discord's default: everyone");
+    assert_eq!(plan.discord_definition(true)["contexts"], json!([0, 1]), "allow_dms: DMs with the bot too");
+    plan.default_member_permissions = Some("8".into());
+    plan.contexts = Some(vec![InteractionContext::Guild, InteractionContext::PrivateChannel]);
+    plan.integration_types = Some(vec![IntegrationType::GuildInstall, IntegrationType::UserInstall]);
+    let def = plan.discord_definition(true);
+    assert_eq!(def["default_member_permissions"], 8, "an integer, as Discord's spec takes it");
+    assert_eq!((&def["contexts"], &def["integration_types"]), (&json!([0, 2]), &json!([0, 1])));
 }
 
 /// One source of truth: what `schemas/facteur-commands.schema.json` accepts, the Rust model
@@ -413,6 +429,20 @@ fn the_schema_and_the_model_agree() {
         ("an uppercase name", plan(&|c| c["name"] = "Plan".into())),
         ("a name of 33 characters", plan(&|c| c["name"] = "a".repeat(33).into())),
         ("an unknown field", plan(&|c| c["colour"] = "red".into())),
+        ("permissions that are not a decimal bitfield", plan(&|c| c["default_member_permissions"] = "0x8".into())),
+        ("permissions as a number", plan(&|c| c["default_member_permissions"] = 8.into())),
+        ("an unknown context", plan(&|c| c["contexts"] = json!(["guild", "voice"]))),
+        ("no context", plan(&|c| c["contexts"] = json!([]))),
+        ("a context twice", plan(&|c| c["contexts"] = json!(["guild", "guild"]))),
+        ("an unknown integration type", plan(&|c| c["integration_types"] = json!(["server_install"]))),
+        ("an integration type twice", plan(&|c| c["integration_types"] = json!(["user_install", "user_install"]))),
+        (
+            "threads on a command without a workflow",
+            plan(&|c| {
+                c.as_object_mut().unwrap().remove("workflow");
+                c["threads"] = true.into();
+            }),
+        ),
         ("an empty description", plan(&|c| c["description"] = "".into())),
         ("a description of 101 characters", plan(&|c| c["description"] = "d".repeat(101).into())),
         ("an unknown option type", plan(&|c| c["options"][0]["type"] = "float".into())),
@@ -522,6 +552,7 @@ fn the_schema_and_the_model_agree() {
             c
         }),
         ("an invalid pattern", plan(&|c| c["options"][1]["pattern"] = "([".into())),
+        ("permissions beyond 2^54 - 1", plan(&|c| c["default_member_permissions"] = "18014398509481984".into())),
         ("a rename to a name that is not an option", plan(&|c| c["sources"]["kafka"]["rename"]["x"] = "notes".into())),
         ("a mapped name that is an option", plan(&|c| c["sources"]["kafka"]["json"] = json!(["objective"]))),
         ("a name both renamed and ignored", plan(&|c| c["sources"]["kafka"]["ignore"] = json!(["content"]))),
