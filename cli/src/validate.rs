@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use facteur::catalog::Catalog;
 use facteur::workflow_safety::{injection, workflow_templates};
+use facteur_manifest::document::ComponentDecl;
 use facteur_manifest::{Document, Manifest};
 use serde_json::Value;
 
@@ -104,11 +105,63 @@ fn manifest_problems(manifest: &Document, catalog: &Catalog) -> Vec<String> {
                 }
             }
         }
+        if let Some(component) = components.get(id)
+            && let Some(variable) = command.workflow.as_ref().and_then(|w| w.argo_token.as_deref())
+        {
+            problems.extend(token_problems(manifest, &format!("`/{}`", command.name), variable, [(id, component)]));
+        }
         if !gateway_hosts.contains(&format!("http://{id}.spin.internal")) {
             problems.push(format!("spin.toml: the gateway cannot reach `{id}`: add `http://{id}.spin.internal` to component `interactions` allowed_outbound_hosts"));
         }
     }
+    problems.extend(role_identity_problems(manifest));
     problems
+}
+
+/// A token variable that the catalog or `role_identities` names (`facteur::identities`) must be
+/// a secret application variable, mapped into each component that runs the command (Spin lets
+/// a component read only the variables it maps).
+fn token_problems<'a>(
+    manifest: &Document,
+    named_by: &str,
+    variable: &str,
+    components: impl IntoIterator<Item = (&'a String, &'a ComponentDecl)>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    match manifest.variables.get(variable) {
+        None => problems.push(format!(
+            "spin.toml: {named_by} names token variable `{variable}`, which [variables] does not declare"
+        )),
+        Some(declared) if !declared.secret => {
+            problems.push(format!("spin.toml: variable `{variable}` holds an Argo token: declare it `secret = true`"))
+        }
+        Some(_) => {}
+    }
+    for (id, component) in components {
+        if !component.variables.contains_key(variable) {
+            problems.push(format!(
+                "spin.toml: component `{id}` does not map `{variable}` (named by {named_by}): add `{variable} = \"{{{{ {variable} }}}}\"`"
+            ));
+        }
+    }
+    problems
+}
+
+/// The token variables of the `role_identities` default in spin.toml, against every component
+/// that reads `role_identities` (the command components and the worker).
+fn role_identity_problems(manifest: &Document) -> Vec<String> {
+    let Some(json) = manifest.variables.get("role_identities").and_then(|v| v.default.as_deref()) else {
+        return Vec::new();
+    };
+    let roles = match facteur::identities::parse_roles(json) {
+        Ok(roles) => roles,
+        Err(e) => return vec![format!("spin.toml: variable `role_identities`: {e}")],
+    };
+    let readers = || manifest.component.iter().filter(|(_, c)| c.variables.contains_key("role_identities"));
+    facteur::identities::token_variables(roles.values())
+        .into_iter()
+        .flat_map(|variable| token_problems(manifest, "`role_identities`", variable, readers()))
+        .collect()
 }
 
 /// The names `{{ name }}` references in a template, leniently (a malformed template is

@@ -307,6 +307,36 @@ fn config_validate_names_a_broken_catalog() {
 }
 
 #[test]
+fn config_validate_names_an_identity_token_variable_spin_toml_does_not_declare_or_map() {
+    let dir = broken_copy("config/commands.json", |text| {
+        text.replacen(
+            "\"parameters\": { \"action\": \"plan\" },",
+            "\"parameters\": { \"action\": \"plan\" }, \"argo_token\": \"argo_token_planners\",",
+            1,
+        )
+    });
+    let (ok, text) = validate(&dir);
+    assert!(!ok);
+    assert!(
+        text.contains("`/plan` names token variable `argo_token_planners`, which [variables] does not declare"),
+        "{text}"
+    );
+    assert!(text.contains("component `plan` does not map `argo_token_planners`"), "{text}");
+    let roles = r#"{"130000000000000001": {"argo_token": "argo_token_deployers"}}"#;
+    let dir = broken_copy("spin.toml", |text| {
+        text.replacen(
+            "role_identities = { default = \"{}\"",
+            &format!("argo_token_deployers = {{ default = \"\" }}\nrole_identities = {{ default = '{roles}'"),
+            1,
+        )
+    });
+    let (ok, text) = validate(&dir);
+    assert!(!ok);
+    assert!(text.contains("variable `argo_token_deployers` holds an Argo token: declare it `secret = true`"), "{text}");
+    assert!(text.contains("component `worker` does not map `argo_token_deployers`"), "{text}");
+}
+
+#[test]
 fn config_validate_names_a_spin_toml_variable_mismatch() {
     let dir = broken_copy("spin.toml", |text| {
         text.replacen("argo_token = \"{{ argo_token }}\"", "argo_token = \"{{ argo_tokn }}\"", 1)

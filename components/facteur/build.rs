@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 mod model;
 
 use model::{
-    Catalog, ChoiceSpec, Command, IntegrationType, InteractionContext, OptionKind, OptionSpec, ParameterRule,
-    SourceMapping, Subcommand, WorkflowMapping,
+    Catalog, ChoiceSpec, Command, IntegrationType, InteractionContext, Limits, OptionKind, OptionSpec, ParameterRule,
+    Rate, SourceMapping, Subcommand, WorkflowMapping,
 };
 
 const CATALOG: &str = "../../config/commands.json";
@@ -53,6 +53,12 @@ impl Rust for bool {
 impl Rust for usize {
     fn rust(&self) -> String {
         format!("{self}usize")
+    }
+}
+
+impl Rust for u64 {
+    fn rust(&self) -> String {
+        format!("{self}u64")
     }
 }
 
@@ -151,6 +157,8 @@ rust_literal! { OptionSpec {
 rust_literal! { ChoiceSpec { name, value } }
 rust_literal! { WorkflowMapping {
     template, template_option, allowed_templates, namespace, parameters, parameters_option, template_parameters,
-    dry_run_option, ephemeral
+    dry_run_option, ephemeral, limits, service_account, argo_token
 } }
+rust_literal! { Limits { member, command, guild } }
+rust_literal! { Rate { runs, per_secs } }
 rust_literal! { ParameterRule { pattern, description } }

@@ -21,6 +21,8 @@ pub enum AuditEvent {
     Denied,
     /// The options were refused.
     Invalid,
+    /// A rate limit refused it (`crate::limits`: which limit, and when to retry).
+    Limited,
     /// Argo accepted the workflow (or it existed already: `existing`).
     Submitted,
     /// Argo did not accept it.

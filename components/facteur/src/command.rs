@@ -14,6 +14,7 @@ pub use crate::delivery::{Recipient, deliver};
 use crate::discord::{Choice, Interaction, InteractionResponse, InteractionType, Message};
 use crate::events::CommandEvent;
 use crate::history::{self, Reply, Run, RunRecord, TOKEN_TTL_SECS};
+use crate::limits;
 use crate::policy::{Caller, Policy};
 use crate::ports::{Argo, Audit, Deadline, Ports};
 use crate::replies;
@@ -51,6 +52,10 @@ pub fn admit(
     }
     match command.submission(interaction) {
         Ok(submission) => {
+            if let Err(refusal) = take_limits(ports, policy, command, interaction) {
+                ports.audit(audit::line(AuditEvent::Limited, &command.name, interaction, refusal.details()));
+                return Err(refusal.message(&command.name));
+            }
             ports.audit(audit::line(AuditEvent::Allowed, &command.name, interaction, &decision));
             Ok(submission)
         }
@@ -59,6 +64,23 @@ pub fn admit(
             Err(format!("`/{}`: {}", command.name, invalid.0))
         }
     }
+}
+
+/// Counts the run against the command's rate limits (`crate::limits`; the catalog's, else
+/// [`limits::DEFAULT`]) unless the member holds an exempt role.
+fn take_limits(
+    ports: &impl Ports,
+    policy: &Policy,
+    command: &Command,
+    interaction: &Interaction,
+) -> Result<(), limits::Refusal> {
+    let Some(workflow) = &command.workflow else { return Ok(()) };
+    if limits::exempt(policy, &command.name, &Caller::of(interaction)) {
+        return Ok(());
+    }
+    let limits = workflow.limits.unwrap_or(limits::DEFAULT);
+    let (user, guild) = (interaction.user_id(), interaction.guild_id.as_deref());
+    limits::take(ports.store(), &command.name, &limits, user, guild, ports.now())
 }
 
 /// A workflow command over HTTP: refusals and autocomplete at once; an admitted command is
@@ -103,6 +125,8 @@ pub async fn submit(
     let name = argo::workflow_name(&command.name, &interaction.id);
     let (labels, mut annotations) = argo::identity(&command.name, interaction);
     annotations.extend(settings.trace.annotations());
+    // Who it runs as, and whose token submits it: the granting role's, the command's, the defaults.
+    let identity = argo_settings.identities.for_member(&settings.policy, &command.name, &Caller::of(interaction));
     let spec = SubmitSpec {
         namespace: namespace.clone(),
         template: submission.template.clone(),
@@ -110,10 +134,10 @@ pub async fn submit(
         parameters: submission.parameters.clone(),
         labels,
         annotations,
-        service_account: argo_settings.service_account.clone(),
+        service_account: identity.service_account.or_else(|| argo_settings.service_account.clone()),
         server_dry_run: submission.dry_run,
     };
-    let outcome = submit_once(ports, &spec).await;
+    let outcome = submit_once(ports, &spec, identity.authorization.as_deref()).await;
     let mut details = json!({
         "workflow": name, "namespace": namespace, "template": submission.template, "dry_run": submission.dry_run,
     });
@@ -167,7 +191,11 @@ const SUBMIT_ATTEMPTS: u32 = 3;
 /// reports it if it exists, and submits again only if it certainly does not; a second submit of
 /// the same name cannot start a second run (Argo answers 409). Only a run that certainly does
 /// not exist is reported as not started.
-async fn submit_once(ports: &impl Ports, spec: &SubmitSpec) -> Result<(Workflow, bool), ArgoError> {
+async fn submit_once(
+    ports: &impl Ports,
+    spec: &SubmitSpec,
+    authorization: Option<&str>,
+) -> Result<(Workflow, bool), ArgoError> {
     let (namespace, name) = (&spec.namespace, &spec.name);
     // Whether some submit got no answer and no look-up since showed the run absent.
     let mut unknown = false;
@@ -176,11 +204,11 @@ async fn submit_once(ports: &impl Ports, spec: &SubmitSpec) -> Result<(Workflow,
         if attempt > 1 {
             ports.pause(std::time::Duration::from_secs(u64::from(attempt - 1))).await;
         }
-        match call(ports, &argo::submit(spec)).await {
+        match call(ports, &argo::submit(spec), authorization).await {
             Ok(workflow) => return Ok((workflow, false)),
             // Ours if an earlier attempt of this delivery reached Argo; else an earlier delivery's.
             Err(ArgoError::AlreadyExists) => {
-                return call(ports, &argo::get(namespace, name)).await.map(|wf| (wf, attempt == 1));
+                return call(ports, &argo::get(namespace, name), authorization).await.map(|wf| (wf, attempt == 1));
             }
             // No connection was made: certainly not started; try again.
             Err(e @ ArgoError::NotSent(_)) => {
@@ -190,7 +218,7 @@ async fn submit_once(ports: &impl Ports, spec: &SubmitSpec) -> Result<(Workflow,
             Err(e @ (ArgoError::Timeout | ArgoError::Unreachable(_))) => last = e,
             Err(refused) => return Err(refused),
         }
-        match call(ports, &argo::get(namespace, name)).await {
+        match call(ports, &argo::get(namespace, name), authorization).await {
             Ok(workflow) => {
                 ports.log(format!(
                     "{namespace}/{name}: the submit got no answer ({}) but the run exists",
@@ -216,8 +244,13 @@ fn started_by(workflow: &Workflow, interaction: &Interaction) -> bool {
     workflow.metadata.labels.user_id.is_some() && workflow.metadata.labels.user_id == user
 }
 
-async fn call(ports: &impl Ports, request: &argo::ArgoRequest) -> Result<Workflow, ArgoError> {
-    let (status, body) = ports.argo().send(request, Deadline::Configured).await?;
+/// One call with the member's identity's token (`None`: the configured one).
+async fn call(
+    ports: &impl Ports,
+    request: &argo::ArgoRequest,
+    authorization: Option<&str>,
+) -> Result<Workflow, ArgoError> {
+    let (status, body) = ports.argo().send_as(request, Deadline::Configured, authorization).await?;
     argo::parse_workflow(status, &body)
 }
 

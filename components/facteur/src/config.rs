@@ -7,6 +7,7 @@ use thiserror::Error;
 
 use crate::events::Kind;
 use crate::history::TOKEN_TTL_SECS;
+use crate::identities::{self, Identities, Identity};
 use crate::policy::{Policy, RoleMap, Unlisted};
 use crate::signature::{DEFAULT_TOLERANCE_SECS, Verifier};
 
@@ -43,6 +44,9 @@ pub mod var {
     /// Component variable of the bridge and the worker: which kind of message they take
     /// (`commands` or `lifecycle`), as `command` tells a workflow component its command.
     pub const ACCEPTS: &str = "accepts";
+    /// Per role, the ServiceAccount and the token variable of the workflows it starts
+    /// (`crate::identities`).
+    pub const ROLE_IDENTITIES: &str = "role_identities";
 }
 
 /// How to reach the Argo Server.
@@ -57,6 +61,9 @@ pub struct ArgoSettings {
     pub ui_url: String,
     pub service_account: Option<String>,
     pub timeout_secs: u64,
+    /// Per granting role and per command, who workflows run as (empty from [`Variables::argo`];
+    /// the command components add [`Variables::identities`]).
+    pub identities: Identities,
 }
 
 /// How to reach Discord's API (a fake one in tests).
@@ -112,6 +119,10 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("variable `{variable}`: {reason}")]
     Invalid { variable: &'static str, reason: String },
+    /// A token variable that the catalog or `role_identities` names is not set (or not mapped
+    /// into the component).
+    #[error("variable `{0}` (named by {1}) is not set for this component")]
+    Unset(String, &'static str),
 }
 
 /// Reads variables through `lookup` (Spin's `variables::get` in components, a map in tests).
@@ -197,8 +208,41 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
             ui_url: ui_url.trim_end_matches('/').to_owned(),
             service_account: self.optional(var::ARGO_SERVICE_ACCOUNT),
             timeout_secs: self.seconds(var::ARGO_TIMEOUT_SECS, 10)?,
+            identities: Identities::default(),
             server_url,
         })
+    }
+
+    /// Who workflows run as: per granting role (`role_identities`) and per command (the
+    /// catalog's entries of the `commands` this component serves), with the tokens of the
+    /// variables they name.
+    pub fn identities<'a>(
+        &self,
+        commands: impl IntoIterator<Item = &'a crate::catalog::Command>,
+    ) -> Result<Identities, ConfigError> {
+        let roles = match self.optional(var::ROLE_IDENTITIES) {
+            None => Default::default(),
+            Some(json) => identities::parse_roles(&json).map_err(|e| invalid(var::ROLE_IDENTITIES, e))?,
+        };
+        let resolve = |named: &identities::Named, by: &'static str| {
+            let authorization = match &named.argo_token {
+                None => None,
+                Some(variable) => Some(
+                    self.optional(variable)
+                        .and_then(|t| crate::argo::authorization(&t))
+                        .ok_or_else(|| ConfigError::Unset(variable.clone(), by))?,
+                ),
+            };
+            Ok::<_, ConfigError>(Identity { service_account: named.service_account.clone(), authorization })
+        };
+        let mut resolved = Identities::default();
+        for (role, named) in &roles {
+            resolved.roles.insert(role.clone(), resolve(named, var::ROLE_IDENTITIES)?);
+        }
+        for (command, named) in &identities::catalog_names(commands) {
+            resolved.commands.insert(command.clone(), resolve(named, "the catalog")?);
+        }
+        Ok(resolved)
     }
 
     pub fn discord(&self) -> Result<DiscordSettings, ConfigError> {

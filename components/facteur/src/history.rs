@@ -15,7 +15,9 @@
 //! | `reply:<namespace>:<workflow>` | [`Reply`]: application id and interaction token | with the token (15 min) |
 //! | `runs:<user>` | the member's recent [`Run`]s | with their newest run |
 //! | `notified:<namespace>:<workflow>:<phase>` | that a phase was announced | history TTL |
+//! | `approval:<command>:<request>` | a request awaiting approval (`crate::approval`), no token | 15 min |
 //! | `sweep:slot` | the last slot swept | never (one key) |
+//! | `limit:<end>:…` | a rate limit's count (`crate::limits`) | at `<end>`, its window's |
 
 use serde::{Deserialize, Serialize};
 
@@ -86,8 +88,9 @@ pub fn runs_key(user_id: &str) -> String {
 
 const SWEPT_KEY: &str = "sweep:slot";
 
-/// The prefixes of the keys this module writes (and so may delete).
-const SWEPT_PREFIXES: [&str; 4] = ["run:", "reply:", "runs:", "notified:"];
+/// The prefixes of the keys this module writes, and `crate::approval`'s pending requests: the
+/// keys the sweep may delete.
+const SWEPT_PREFIXES: [&str; 5] = ["run:", "reply:", "runs:", "notified:", "approval:"];
 
 /// Decodes a stored value, or `None` when absent, unreadable or expired at `now`.
 fn read_live<T: serde::de::DeserializeOwned>(bytes: Option<&[u8]>, now: u64) -> Option<T> {
@@ -136,7 +139,10 @@ pub fn sweep(store: &impl KeyValue, now: u64) -> Result<(), String> {
     }
     store.set(SWEPT_KEY, current.to_string().as_bytes())?;
     for key in store.keys()? {
-        if SWEPT_PREFIXES.iter().any(|p| key.starts_with(p)) && !still_live(store.get(&key)?.as_deref(), now) {
+        // Rate limit counters name the end of their window (`crate::limits`).
+        let expired = crate::limits::expired(&key, now)
+            || SWEPT_PREFIXES.iter().any(|p| key.starts_with(p)) && !still_live(store.get(&key)?.as_deref(), now);
+        if expired {
             store.delete(&key)?;
         }
     }

@@ -28,6 +28,8 @@ pub mod delivery;
 pub mod discord;
 pub mod events;
 pub mod history;
+pub mod identities;
+pub mod limits;
 pub mod policy;
 pub mod ports;
 pub mod replies;

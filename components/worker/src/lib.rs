@@ -20,7 +20,7 @@
 use facteur::audit::Level;
 use facteur::catalog::Catalog;
 use facteur::command::{self, CommandSettings};
-use facteur::config::ConfigError;
+use facteur::config::{ArgoSettings, ConfigError};
 use facteur::events::{self, DeadLetter, Event, Kind};
 use facteur::runs;
 use facteur::spin::{SpinPorts, log, variables};
@@ -51,16 +51,18 @@ async fn on_message(payload: Vec<u8>) -> Result<(), String> {
     let (outcome, refused) = match events::accept(&ports, kind, &payload, max_age) {
         Ok(Event::Command(event)) => {
             facteur::spin::about_event(&event);
+            let catalog = Catalog::embedded();
             let settings = (|| {
                 Ok::<_, ConfigError>(CommandSettings {
                     policy: vars.policy()?,
-                    argo,
+                    // The worker runs every workflow command: it maps every token variable.
+                    argo: ArgoSettings { identities: vars.identities(&catalog.commands)?, ..argo },
                     history_ttl: vars.run_history_ttl_secs()?,
                     trace: event.trace(),
                 })
             })()
             .map_err(|e| format!("{component}: configuration error: {e}"))?;
-            let done = command::run_event(&ports, &settings, &Catalog::embedded(), &event).await;
+            let done = command::run_event(&ports, &settings, &catalog, &event).await;
             let refused = done.refused.map(|reason| DeadLetter::command(&event, reason));
             (command::deliver(&ports, &done.to, &done.message).await, refused)
         }

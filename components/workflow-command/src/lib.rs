@@ -8,7 +8,7 @@
 
 use facteur::catalog::Catalog;
 use facteur::command::{self, CommandSettings};
-use facteur::config::ConfigError;
+use facteur::config::{ArgoSettings, ConfigError};
 use facteur::ports::Ports;
 use facteur::spin::{SpinPorts, misconfigured, receive, respond, serve, variables};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
@@ -17,23 +17,27 @@ use spin_sdk::http_component;
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let vars = variables();
-    let config = (|| {
-        let settings = CommandSettings {
-            policy: vars.policy()?,
-            argo: vars.argo()?,
-            history_ttl: vars.run_history_ttl_secs()?,
-            trace: Default::default(),
-        };
-        Ok::<_, ConfigError>((vars.verifier()?, vars.command()?, settings, vars.discord()?))
-    })();
-    let (verifier, name, settings, discord) = match config {
-        Ok(config) => config,
+    let catalog = Catalog::embedded();
+    let name = match vars.command() {
+        Ok(name) => name,
         Err(e) => return respond(out, misconfigured("workflow-command", &e)).await,
     };
-    let catalog = Catalog::embedded();
     let Some(command) = catalog.command(&name).filter(|c| c.workflow.is_some()) else {
         let error = format!("variable `command`: `{name}` is not a workflow command of the catalog");
         return respond(out, misconfigured("workflow-command", &error)).await;
+    };
+    let config = (|| {
+        let settings = CommandSettings {
+            policy: vars.policy()?,
+            argo: ArgoSettings { identities: vars.identities([command])?, ..vars.argo()? },
+            history_ttl: vars.run_history_ttl_secs()?,
+            trace: Default::default(),
+        };
+        Ok::<_, ConfigError>((vars.verifier()?, settings, vars.discord()?))
+    })();
+    let (verifier, settings, discord) = match config {
+        Ok(config) => config,
+        Err(e) => return respond(out, misconfigured("workflow-command", &e)).await,
     };
     let (request, interaction) = match receive(req, &verifier).await {
         Ok(received) => received,

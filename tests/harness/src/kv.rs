@@ -1,7 +1,9 @@
 //! Spin key-value stores as the harness serves them: in memory (what `spin up` gives with no
 //! state directory), or on a real Redis server (what the cluster's runtime config gives).
 //! Each app gets its own namespace, so tests sharing one Redis do not see each other's keys.
-//! A component opens only the stores its `key_value_stores` lists (`fermyon:spin/key-value`).
+//! A component opens only the stores its `key_value_stores` lists, through `fermyon:spin/key-value`
+//! or `wasi:keyvalue` (whose `atomics.increment` counts rate limits; compare-and-swap, which facteur
+//! does not use, answers an error).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -72,6 +74,21 @@ impl KvStore {
                 Ok(())
             }
             Backend::Redis { conn, prefix } => Ok(conn.clone().del(format!("{prefix}{label}:{key}")).await?),
+        }
+    }
+
+    /// Adds `delta` to the counter at `key` (absent: 0) atomically, as Spin's `increment` does:
+    /// under a lock in memory, `INCRBY` on Redis (both keep decimal text).
+    pub async fn increment(&self, label: &str, key: &str, delta: i64) -> Result<i64> {
+        match &self.backend {
+            Backend::Memory(map) => {
+                let mut map = map.lock().unwrap();
+                let entry = map.entry((label.to_owned(), key.to_owned())).or_insert_with(|| b"0".to_vec());
+                let value = std::str::from_utf8(entry)?.parse::<i64>()? + delta;
+                *entry = value.to_string().into_bytes();
+                Ok(value)
+            }
+            Backend::Redis { conn, prefix } => Ok(conn.clone().incr(format!("{prefix}{label}:{key}"), delta).await?),
         }
     }
 
@@ -156,4 +173,114 @@ impl State {
 
 fn kv_error(e: anyhow::Error) -> key_value::Error {
     key_value::Error::Other(format!("{e:#}"))
+}
+
+/// `wasi:keyvalue`: the same stores, opened as buckets.
+mod wasi_kv {
+    use wasmtime::component::Resource;
+
+    use super::{OpenStore, State};
+    use crate::host::wasi::keyvalue::{atomics, store};
+    use crate::host::{borrow, own};
+
+    fn error(e: impl std::fmt::Display) -> store::Error {
+        store::Error::Other(e.to_string())
+    }
+
+    impl State {
+        fn bucket_label(&self, bucket: &Resource<store::Bucket>) -> Result<String, store::Error> {
+            self.table.get(&borrow::<OpenStore, _>(bucket)).map(|s| s.0.clone()).map_err(error)
+        }
+    }
+
+    impl store::Host for State {
+        async fn open(&mut self, identifier: String) -> Result<Resource<store::Bucket>, store::Error> {
+            if !self.config.key_value_stores.contains(&identifier) {
+                return Err(store::Error::AccessDenied);
+            }
+            if !self.app.kv.has_store(&identifier) {
+                return Err(store::Error::NoSuchStore);
+            }
+            own(&mut self.table, OpenStore(identifier)).map_err(error)
+        }
+    }
+
+    impl store::HostBucket for State {
+        async fn get(&mut self, bucket: Resource<store::Bucket>, key: String) -> Result<Option<Vec<u8>>, store::Error> {
+            let label = self.bucket_label(&bucket)?;
+            self.app.kv.get(&label, &key).await.map_err(error)
+        }
+
+        async fn set(
+            &mut self,
+            bucket: Resource<store::Bucket>,
+            key: String,
+            value: Vec<u8>,
+        ) -> Result<(), store::Error> {
+            let label = self.bucket_label(&bucket)?;
+            self.app.kv.set(&label, &key, value).await.map_err(error)
+        }
+
+        async fn delete(&mut self, bucket: Resource<store::Bucket>, key: String) -> Result<(), store::Error> {
+            let label = self.bucket_label(&bucket)?;
+            self.app.kv.delete(&label, &key).await.map_err(error)
+        }
+
+        async fn exists(&mut self, bucket: Resource<store::Bucket>, key: String) -> Result<bool, store::Error> {
+            let label = self.bucket_label(&bucket)?;
+            Ok(self.app.kv.get(&label, &key).await.map_err(error)?.is_some())
+        }
+
+        async fn list_keys(
+            &mut self,
+            bucket: Resource<store::Bucket>,
+            cursor: Option<String>,
+        ) -> Result<store::KeyResponse, store::Error> {
+            if cursor.is_some() {
+                return Err(store::Error::Other("list_keys: cursor not supported".to_owned()));
+            }
+            let label = self.bucket_label(&bucket)?;
+            Ok(store::KeyResponse { keys: self.app.kv.keys(&label).await.map_err(error)?, cursor: None })
+        }
+
+        async fn drop(&mut self, bucket: Resource<store::Bucket>) -> wasmtime::Result<()> {
+            self.table.delete(Resource::<OpenStore>::new_own(bucket.rep()))?;
+            Ok(())
+        }
+    }
+
+    impl atomics::Host for State {
+        async fn increment(
+            &mut self,
+            bucket: Resource<atomics::Bucket>,
+            key: String,
+            delta: i64,
+        ) -> Result<i64, store::Error> {
+            let label = self.bucket_label(&bucket)?;
+            self.app.kv.increment(&label, &key, delta).await.map_err(error)
+        }
+
+        async fn swap(&mut self, cas: Resource<atomics::Cas>, _value: Vec<u8>) -> Result<(), atomics::CasError> {
+            self.table.delete(Resource::<()>::new_own(cas.rep())).ok();
+            Err(atomics::CasError::StoreError(store::Error::Other("compare-and-swap is not served".to_owned())))
+        }
+    }
+
+    impl atomics::HostCas for State {
+        async fn new(
+            &mut self,
+            _bucket: Resource<atomics::Bucket>,
+            _key: String,
+        ) -> Result<Resource<atomics::Cas>, store::Error> {
+            Err(store::Error::Other("compare-and-swap is not served".to_owned()))
+        }
+
+        async fn current(&mut self, _cas: Resource<atomics::Cas>) -> Result<Option<Vec<u8>>, store::Error> {
+            Err(store::Error::Other("compare-and-swap is not served".to_owned()))
+        }
+
+        async fn drop(&mut self, _cas: Resource<atomics::Cas>) -> wasmtime::Result<()> {
+            Ok(())
+        }
+    }
 }

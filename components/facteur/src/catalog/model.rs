@@ -173,7 +173,36 @@ pub struct WorkflowMapping {
     pub dry_run_option: Option<String>,
     /// Replies only the invoking member sees.
     pub ephemeral: bool,
+    /// How many runs it may start (`crate::limits`); absent: `limits::DEFAULT`, `{}`: no limit.
+    pub limits: Option<Limits>,
+    /// The ServiceAccount its workflows run as, unless the granting role's identity names one
+    /// (`crate::identities`; default: the `argo_service_account` variable).
+    pub service_account: Option<String>,
+    /// The Spin variable (a secret, declared in spin.toml) holding the Argo token of its calls,
+    /// unless the granting role's identity names one (default: `argo_token`).
+    pub argo_token: Option<String>,
 }
+
+/// How many runs a command may start in fixed windows, counted per member, for everyone, and
+/// per guild (`crate::limits`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub member: Option<Rate>,
+    pub command: Option<Rate>,
+    pub guild: Option<Rate>,
+}
+
+/// `runs` per `per_secs` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    pub runs: u64,
+    pub per_secs: u64,
+}
+
+/// The longest window a rate may have: a week.
+pub const MAX_WINDOW_SECS: u64 = 7 * 24 * 3600;
 
 /// A template's allowlist: the keys a member may pass, sorted, each with its rule.
 pub type Allowlist = Vec<(String, ParameterRule)>;
@@ -305,6 +334,9 @@ impl Catalog {
                     }
                 }
                 if let Err(reason) = validate_templates(command, workflow) {
+                    return fail(reason);
+                }
+                if let Err(reason) = validate_limits_and_identity(workflow) {
                     return fail(reason);
                 }
             }
@@ -447,6 +479,35 @@ fn validate_visibility(command: &Command) -> Result<(), String> {
         return Err("`threads` needs a command that runs a workflow".into());
     }
     Ok(())
+}
+
+fn validate_limits_and_identity(workflow: &WorkflowMapping) -> Result<(), String> {
+    let limits = workflow.limits.unwrap_or_default();
+    for (scope, rate) in [("member", limits.member), ("command", limits.command), ("guild", limits.guild)] {
+        let Some(rate) = rate else { continue };
+        if rate.runs == 0 || !(1..=MAX_WINDOW_SECS).contains(&rate.per_secs) {
+            return Err(format!(
+                "workflow `limits.{scope}`: `runs` must be at least 1 and `per_secs` 1 to {MAX_WINDOW_SECS}"
+            ));
+        }
+    }
+    if let Some(account) = &workflow.service_account
+        && !is_kubernetes_name(account)
+    {
+        return Err(format!("workflow `service_account` `{account}` is not a Kubernetes name"));
+    }
+    if let Some(variable) = &workflow.argo_token
+        && !is_variable_name(variable)
+    {
+        return Err(format!("workflow `argo_token` `{variable}` is not a Spin variable name (a-z, 0-9, `_`)"));
+    }
+    Ok(())
+}
+
+/// A Spin variable name: a lowercase letter, then lowercase letters, digits or `_`.
+pub fn is_variable_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn validate_options(options: &[OptionSpec]) -> Result<(), String> {

@@ -426,6 +426,21 @@ fn the_schema_and_the_model_agree() {
     };
     let cases: Vec<(&str, serde_json::Value)> = vec![
         ("the shipped catalog", shipped.clone()),
+        ("a limit of 0 runs", plan(&|c| c["workflow"]["limits"] = json!({"member": {"runs": 0, "per_secs": 60}}))),
+        (
+            "a window over a week",
+            plan(&|c| c["workflow"]["limits"] = json!({"guild": {"runs": 1, "per_secs": 604801}})),
+        ),
+        ("a limit without its window", plan(&|c| c["workflow"]["limits"] = json!({"command": {"runs": 1}}))),
+        (
+            "a limit of an unknown scope",
+            plan(&|c| c["workflow"]["limits"] = json!({"channel": {"runs": 1, "per_secs": 1}})),
+        ),
+        (
+            "a service account that is not a Kubernetes name",
+            plan(&|c| c["workflow"]["service_account"] = "Deployer".into()),
+        ),
+        ("a token that is not a variable name", plan(&|c| c["workflow"]["argo_token"] = "argo-token".into())),
         ("an uppercase name", plan(&|c| c["name"] = "Plan".into())),
         ("a name of 33 characters", plan(&|c| c["name"] = "a".repeat(33).into())),
         ("an unknown field", plan(&|c| c["colour"] = "red".into())),

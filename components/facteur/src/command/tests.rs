@@ -256,3 +256,47 @@ fn only_a_run_that_certainly_does_not_exist_is_reported_as_not_started() {
     );
     assert_eq!(unknown.audit_events(), ["allowed", "failed"]);
 }
+
+#[test]
+fn the_catalogs_limit_refuses_runs_past_it_with_when_to_retry_and_exempts_unlimited_roles() {
+    let world = Memory::default();
+    let catalog = Catalog::embedded();
+    let command = catalog.command("plan").unwrap();
+    let runs = command.workflow.as_ref().unwrap().limits.unwrap().member.unwrap().runs as usize;
+    let policy = settings().policy;
+    let admitted = (0..runs + 5)
+        .filter(|i| admit(&world, &policy, command, &plan(&format!("{}", 10 + i), USER, &[OPS], objective())).is_ok())
+        .count();
+    assert_eq!(admitted, runs);
+    let refusal = admit(&world, &policy, command, &plan("99", USER, &[OPS], objective())).unwrap_err();
+    let window_end = world.now.get() - world.now.get() % 60 + 60;
+    assert!(refusal.contains(&format!("Try again <t:{window_end}:R>")), "{refusal}");
+    let last = world.audits.borrow().last().cloned().unwrap();
+    assert_eq!((last["audit"].as_str(), last["limit"].as_str()), (Some("limited"), Some("member")));
+    assert!(admit(&world, &policy, command, &plan("100", "1200000000000000001", &[OPS], objective())).is_ok());
+    let admin = "140000000000000002";
+    let policy = Policy {
+        role_map: RoleMap::parse(&json!({"plan": [OPS, admin], "unlimited": [admin]}).to_string()).unwrap(),
+        ..Policy::default()
+    };
+    assert!(admit(&world, &policy, command, &plan("101", USER, &[admin], objective())).is_ok(), "exempt");
+}
+
+#[test]
+fn the_granting_roles_identity_submits_with_its_service_account_and_token() {
+    use crate::identities::{Identities, Identity};
+    let world = Memory::default();
+    world.argo.answer(|_| Ok(workflow("plan-1", USER)));
+    let catalog = Catalog::embedded();
+    let command = catalog.command("plan").unwrap();
+    let mut settings = settings();
+    let deployer = Identity { service_account: Some("deployer".into()), authorization: Some("Bearer dep".into()) };
+    settings.argo.identities = Identities { roles: [(OPS.to_owned(), deployer)].into(), ..Identities::default() };
+    settings.argo.service_account = Some("facteur-workflows".into());
+    let interaction = plan("1", USER, &["9", OPS], objective());
+    let submission = admit(&world, &settings.policy, command, &interaction).unwrap();
+    block_on(submit(&world, &settings, command, &interaction, &submission, world.now.get()));
+    let (request, _) = world.argo.requests.borrow()[0].clone();
+    assert_eq!(request.body.unwrap()["submitOptions"]["serviceAccount"], "deployer");
+    assert_eq!(world.argo.authorizations.borrow()[0].as_deref(), Some("Bearer dep"));
+}

@@ -200,3 +200,22 @@ fn policy_reads_every_switch() {
     assert_eq!(p.channels, None, "empty means no allowlist");
     assert!(p.role_map.roles_for("plan").is_some());
 }
+
+#[test]
+fn identities_read_the_token_variables_they_name() {
+    let role = "130000000000000001";
+    let map = format!(r#"{{"{role}": {{"service_account": "deployer", "argo_token": "argo_token_deployers"}}}}"#);
+    let catalog = crate::catalog::Catalog::embedded();
+    let plan = catalog.command("plan").unwrap();
+    let read = vars(&[("role_identities", &map), ("argo_token_deployers", "dep-token")]).identities([plan]).unwrap();
+    let identity = &read.roles[role];
+    assert_eq!(identity.service_account.as_deref(), Some("deployer"));
+    assert_eq!(identity.authorization.as_deref(), Some("Bearer dep-token"));
+    assert_eq!(
+        vars(&[("role_identities", &map)]).identities([plan]).unwrap_err().to_string(),
+        "variable `argo_token_deployers` (named by role_identities) is not set for this component"
+    );
+    let bad = vars(&[("role_identities", r#"{"deployers": {}}"#)]).identities([plan]).unwrap_err();
+    assert!(bad.to_string().starts_with("variable `role_identities`: `deployers` is not a role snowflake"), "{bad}");
+    assert_eq!(vars(&[]).identities([plan]).unwrap(), crate::identities::Identities::default());
+}

@@ -15,6 +15,8 @@ type Responder = Box<dyn Fn(&ArgoRequest) -> Answer>;
 pub struct MemoryArgo {
     respond: RefCell<Responder>,
     pub requests: RefCell<Vec<(ArgoRequest, Deadline)>>,
+    /// The `Authorization` each request was sent with, when not the configured one.
+    pub authorizations: RefCell<Vec<Option<String>>>,
 }
 
 impl MemoryArgo {
@@ -29,8 +31,9 @@ impl MemoryArgo {
 }
 
 impl Argo for MemoryArgo {
-    async fn send(&self, request: &ArgoRequest, deadline: Deadline) -> Answer {
+    async fn send_as(&self, request: &ArgoRequest, deadline: Deadline, authorization: Option<&str>) -> Answer {
         self.requests.borrow_mut().push((request.clone(), deadline));
+        self.authorizations.borrow_mut().push(authorization.map(str::to_owned));
         (self.respond.borrow())(request)
     }
 }
@@ -120,6 +123,16 @@ impl KeyValue for MemoryStore {
     fn keys(&self) -> Result<Vec<String>, String> {
         Ok(self.0.borrow().keys().cloned().collect())
     }
+
+    /// As Redis keeps counters: decimal text.
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+        let mut map = self.0.borrow_mut();
+        let current = map.get(key).map_or(Ok(0), |v| {
+            std::str::from_utf8(v).ok().and_then(|s| s.parse::<i64>().ok()).ok_or("not a counter")
+        })?;
+        map.insert(key.to_owned(), (current + delta).to_string().into_bytes());
+        Ok(current + delta)
+    }
 }
 
 pub struct Memory {
@@ -137,6 +150,7 @@ impl Default for Memory {
             argo: MemoryArgo {
                 respond: RefCell::new(Box::new(|_| Err(ArgoError::Unreachable("no answer scripted".into())))),
                 requests: RefCell::default(),
+                authorizations: RefCell::default(),
             },
             discord: MemoryDiscord::default(),
             store: MemoryStore::default(),
@@ -196,6 +210,7 @@ pub fn argo_settings() -> crate::config::ArgoSettings {
         ui_url: "https://argo.example".into(),
         service_account: None,
         timeout_secs: 10,
+        identities: Default::default(),
     }
 }
 

@@ -24,8 +24,20 @@ pub enum Deadline {
 pub const INLINE_DEADLINE: Duration = Duration::from_millis(2000);
 
 pub trait Argo {
-    /// Sends one request; its status and body, or why nothing came back.
-    async fn send(&self, request: &ArgoRequest, deadline: Deadline) -> Result<(u16, Vec<u8>), ArgoError>;
+    /// Sends one request with the configured token (`argo_token`); its status and body, or why
+    /// nothing came back.
+    async fn send(&self, request: &ArgoRequest, deadline: Deadline) -> Result<(u16, Vec<u8>), ArgoError> {
+        self.send_as(request, deadline, None).await
+    }
+
+    /// Sends one request with `authorization` (an `Authorization` value: the member's identity,
+    /// `crate::identities`) instead of the configured token when it is set.
+    async fn send_as(
+        &self,
+        request: &ArgoRequest,
+        deadline: Deadline,
+        authorization: Option<&str>,
+    ) -> Result<(u16, Vec<u8>), ArgoError>;
 }
 
 pub trait Discord {
@@ -52,6 +64,10 @@ pub trait KeyValue {
     fn delete(&self, key: &str) -> Result<(), String>;
     /// Every key (for the sweep, once per slot).
     fn keys(&self) -> Result<Vec<String>, String>;
+    /// Adds `delta` to the counter at `key` (absent: 0) atomically across instances, and returns
+    /// its new value (`wasi:keyvalue/atomics.increment`). Counters are read only through this:
+    /// the backends store them differently (SQLite: 8 bytes little-endian; Redis: decimal text).
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, String>;
 }
     /// Posts a new message after the interaction's response, with its token: unlike an edit,
     /// it notifies the members it mentions.

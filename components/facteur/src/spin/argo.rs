@@ -16,7 +16,12 @@ pub const MAX_ANSWER: usize = 4 * 1024 * 1024;
 pub struct SpinArgo(pub ArgoSettings);
 
 impl Argo for SpinArgo {
-    async fn send(&self, request: &ArgoRequest, deadline: Deadline) -> Result<(u16, Vec<u8>), ArgoError> {
+    async fn send_as(
+        &self,
+        request: &ArgoRequest,
+        deadline: Deadline,
+        authorization: Option<&str>,
+    ) -> Result<(u16, Vec<u8>), ArgoError> {
         let settings = &self.0;
         let deadline = match deadline {
             Deadline::Configured => Duration::from_secs(settings.timeout_secs),
@@ -32,8 +37,8 @@ impl Argo for SpinArgo {
             .method(method)
             .uri(format!("{}{}", settings.server_url, request.path))
             .header("accept", "application/json");
-        if let Some(authorization) = &settings.authorization {
-            builder.header("authorization", authorization.as_str());
+        if let Some(authorization) = authorization.or(settings.authorization.as_deref()) {
+            builder.header("authorization", authorization);
         }
         if let Some(body) = &request.body {
             builder.header("content-type", "application/json").body(body.to_string());

@@ -1,0 +1,126 @@
+//! Rate limits and identities under real Spin, on its SQLite key-value store: 64 concurrent
+//! `/plan` by one member start exactly the catalog's limit of runs (`wasi:keyvalue` increments
+//! shared by Spin's concurrent instances), the others are told when to retry, an `unlimited`
+//! role is exempt; the granting role's identity picks the ServiceAccount and the Argo token
+//! (a secret variable the operator declares and maps into the command's component).
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use facteur::catalog::Catalog;
+use facteur_harness::spin_up::{SpinBinary, tempdir};
+use facteur_harness::support::manifest_path;
+use serde_json::{Value, json};
+
+use super::{SpinWorld, content, runtimes, spin_world};
+use crate::common::{ADMIN, OPS, next_id, opt, slash};
+
+const DEPLOYER_TOKEN: &str = "deployer-t0ken";
+const DEFAULT_TOKEN: &str = "default-t0ken";
+
+/// spin.toml as an operator adds an identity's token: a secret application variable, mapped
+/// into `/plan`'s component. Beside the project's build output (`target` linked).
+fn manifest_with_token_variable() -> PathBuf {
+    let dir = tempdir("limits").unwrap();
+    let manifest = std::fs::read_to_string(manifest_path()).unwrap();
+    let manifest = manifest
+        .replacen("[variables]\n", "[variables]\nargo_token_deployers = { default = \"\", secret = true }\n", 1)
+        .replacen(
+            "[component.plan.variables]\n",
+            "[component.plan.variables]\nargo_token_deployers = \"{{ argo_token_deployers }}\"\n",
+            1,
+        );
+    std::fs::write(dir.join("spin.toml"), manifest).unwrap();
+    let target = manifest_path().parent().unwrap().join("target");
+    std::os::unix::fs::symlink(target.canonicalize().unwrap(), dir.join("target")).unwrap();
+    dir.join("spin.toml")
+}
+
+async fn world(spin: &SpinBinary, redis: &str) -> SpinWorld {
+    spin.build().unwrap_or_else(|e| panic!("{e:#}"));
+    let manifest = manifest_with_token_variable();
+    spin_world(spin, redis, |b| {
+        b.manifest(manifest)
+            .variable("role_map", json!({"plan": [OPS, ADMIN], "unlimited": [ADMIN]}).to_string())
+            .variable(
+                "role_identities",
+                json!({OPS: {"service_account": "deployer", "argo_token": "argo_token_deployers"}}).to_string(),
+            )
+            .variable("argo_token_deployers", DEPLOYER_TOKEN)
+            .variable("argo_token", DEFAULT_TOKEN)
+            .variable("argo_service_account", "facteur-workflows")
+    })
+    .await
+}
+
+/// Waits until at least `margin` is left in the current window of `per_secs`, so that a burst
+/// falls in one window.
+async fn within_one_window(per_secs: u64, margin: u64) {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let left = per_secs - now % per_secs;
+    if left < margin {
+        tokio::time::sleep(Duration::from_secs(left + 1)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_member_starts_exactly_the_limit_under_64_concurrent_plans_with_their_roles_identity() {
+    let Some((spins, redis)) = runtimes().await else { return };
+    let catalog = Catalog::embedded();
+    let limit = catalog.command("plan").unwrap().workflow.as_ref().unwrap().limits.unwrap().member.unwrap();
+    let runs = limit.runs as usize;
+    for spin in spins {
+        let w = world(spin, &redis).await;
+        within_one_window(limit.per_secs, 20).await;
+        let ids: Vec<String> = (0..64).map(|_| next_id()).collect();
+        let answers = futures::future::join_all(
+            ids.iter().map(|id| w.send(slash(id, "plan", json!([opt("objective", format!("run {id}"))]), &[OPS]))),
+        )
+        .await;
+        let (deferred, refused): (Vec<Value>, Vec<Value>) =
+            answers.iter().map(|a| a.json()).partition(|a| *a == json!({"type": 5}));
+        assert_eq!(deferred.len(), runs, "spin {}: exactly the limit passes; logs:\n{}", spin.version, w.spin.logs());
+        for answer in &refused {
+            let text = answer["data"]["content"].as_str().unwrap_or_default();
+            assert_eq!((answer["type"].as_u64(), answer["data"]["flags"].as_u64()), (Some(4), Some(64)), "{answer}");
+            assert!(
+                text.starts_with(&format!(
+                    "`/plan`: You have started the {runs} runs allowed per minute. Try again <t:"
+                )) && text.ends_with(":R>."),
+                "{text}"
+            );
+        }
+        let edits = w.edits(runs).await;
+        assert!(edits.iter().all(|e| content(e).contains("started workflow")), "{edits:?}");
+        let audit = w.spin.log("plan");
+        assert_eq!(audit.matches(r#""audit":"limited""#).count(), 64 - runs, "{audit}");
+
+        // An admin (the same member, with a role listed under `unlimited`) is not counted.
+        for _ in 0..3 {
+            let id = next_id();
+            let answer = w.send(slash(&id, "plan", json!([opt("objective", "as admin")]), &[ADMIN])).await;
+            assert_eq!(answer.json(), json!({"type": 5}), "spin {}: the admin is exempt", spin.version);
+        }
+        w.edits(runs + 3).await;
+
+        let workflows = w.argo.workflows();
+        let mut names: Vec<&str> = workflows.iter().filter_map(|wf| wf["metadata"]["name"].as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!((workflows.len(), names.len()), (runs + 3, runs + 3), "one workflow each, none twice");
+
+        // The role's identity: its ServiceAccount on the submit, its token on the call; the
+        // admin's role has none, so the configured ones.
+        for request in w.argo.requests().iter().filter(|r| r.method == "POST") {
+            let body = request.json();
+            let by_admin = body["submitOptions"]["parameters"].to_string().contains("as admin");
+            let (account, token) =
+                if by_admin { ("facteur-workflows", DEFAULT_TOKEN) } else { ("deployer", DEPLOYER_TOKEN) };
+            assert_eq!(body["submitOptions"]["serviceAccount"], account, "{body}");
+            assert_eq!(request.header("authorization"), Some(format!("Bearer {token}").as_str()));
+        }
+        assert!(w.argo.violations().is_empty(), "spin {}: {:?}", spin.version, w.argo.violations());
+        let logs = w.spin.logs();
+        assert!(!logs.contains(DEPLOYER_TOKEN) && !logs.contains(DEFAULT_TOKEN), "tokens are never logged");
+    }
+}
