@@ -30,6 +30,15 @@ pub enum AuditEvent {
     Retried,
     Stopped,
     Terminated,
+    Suspended,
+    Resumed,
+    Resubmitted,
+    /// A command that needs approval was asked for: posted with Approve and Reject buttons.
+    ApprovalRequested,
+    /// An approver approved a request (its `approver_id`); the submission follows.
+    Approved,
+    /// An approver (or the requester) rejected a request; nothing is submitted.
+    Rejected,
     /// A reply that reached Discord neither by editing its message nor in its channel.
     Undeliverable,
 }

@@ -1,9 +1,10 @@
-//! The use case of following and controlling runs: `/workflow status|logs|cancel|retry|list`,
-//! autocomplete of run names, the buttons on facteur's messages, and lifecycle events.
+//! The use case of following and controlling runs: `/workflow status|logs|list`, the changes
+//! `cancel|retry|suspend|resume|resubmit` (`control`), autocomplete of run names, the buttons on
+//! facteur's messages, and lifecycle events.
 //!
-//! Every action passes the role map (`workflow:<action>`, else `workflow`); cancelling and
-//! retrying also need to own the run (facteur's records, so a refusal costs no call to Argo) or
-//! a `workflow:admin` role, unless `owner_only` is off.
+//! Every action passes the role map (`workflow:<action>`, else `workflow`); the changes also
+//! need to own the run (facteur's records, so a refusal costs no call to Argo) or a
+//! `workflow:admin` role, unless `owner_only` is off.
 
 use serde_json::json;
 
@@ -20,6 +21,9 @@ use crate::ports::{Argo, Deadline, Ports};
 use crate::replies::{self, RunLine};
 use crate::run_button::{RunAction, RunButton};
 
+mod control;
+pub use control::Control;
+
 const COMMAND: &str = "workflow";
 const DEFAULT_TAIL: u32 = 50;
 const MAX_LISTED: usize = 10;
@@ -27,8 +31,10 @@ const MAX_LISTED: usize = 10;
 pub struct RunSettings {
     pub policy: Policy,
     pub argo: ArgoSettings,
-    /// Only a run's owner (or a `workflow:admin` role) may cancel or retry it.
+    /// Only a run's owner (or a `workflow:admin` role) may change it.
     pub owner_only: bool,
+    /// How long a member's history keeps a run (a resubmitted run is a new one).
+    pub history_ttl: u64,
 }
 
 /// What is done after a deferred response.
@@ -45,7 +51,9 @@ pub enum Work {
         name: String,
         tail: u32,
     },
-    Retry {
+    /// Retry, suspend, resume or resubmit.
+    Control {
+        control: Control,
         namespace: String,
         name: String,
     },
@@ -110,17 +118,19 @@ fn slash(ports: &impl Ports, settings: &RunSettings, interaction: &Interaction) 
             let tail = values.get("tail").and_then(|t| t.parse().ok()).unwrap_or(DEFAULT_TAIL);
             Work::Logs { namespace, name, tail }
         }
-        (verb @ ("cancel" | "retry"), Some((namespace, name))) => {
+        (verb @ ("cancel" | "retry" | "suspend" | "resume" | "resubmit"), Some((namespace, name))) => {
             if let Err(why) = may_change(ports, settings, interaction, &runs, &namespace, &name, verb) {
                 return Answer::tell(why);
             }
-            if verb == "cancel" {
-                return Answer::Now(InteractionResponse::message(replies::cancel_confirmation(&namespace, &name)));
+            match Control::parse(verb) {
+                Some(control) => Work::Control { control, namespace, name },
+                None => {
+                    return Answer::Now(InteractionResponse::message(replies::cancel_confirmation(&namespace, &name)));
+                }
             }
-            Work::Retry { namespace, name }
         }
         ("list", _) => Work::List { command: values.get("command").cloned(), runs },
-        // The catalog requires `name` for logs, cancel and retry; anything else is not ours.
+        // The catalog requires `name` for logs and the changes; anything else is not ours.
         (other, _) => Work::Unknown { action: other.to_owned() },
     };
     Answer::Later { response: InteractionResponse::deferred(true), work }
@@ -169,10 +179,14 @@ pub async fn perform(ports: &impl Ports, settings: &RunSettings, interaction: &I
         },
         Work::NoRecentRun => Message::new("You have no recent runs. Name one: `/workflow status name:<workflow>`."),
         Work::Logs { namespace, name, tail } => logs(ports, settings, interaction, &namespace, &name, tail).await,
-        Work::Retry { namespace, name } => retry(ports, settings, interaction, &namespace, &name).await,
+        Work::Control { control: change, namespace, name } => {
+            control::control(ports, settings, interaction, change, &namespace, &name).await
+        }
         Work::List { command: Some(command), .. } => list_command(ports, settings, &command).await,
         Work::List { command: None, runs } => list_own(ports, settings, interaction, &runs).await,
-        Work::Cancel { action, namespace, name } => cancel(ports, interaction, action, &namespace, &name).await,
+        Work::Cancel { action, namespace, name } => {
+            control::cancel(ports, interaction, action, &namespace, &name).await
+        }
         Work::Unknown { action } => {
             Message::new(format!("`/workflow {action}` is not something facteur knows how to do."))
         }
@@ -187,7 +201,7 @@ fn permit(ports: &impl Ports, settings: &RunSettings, interaction: &Interaction,
     if decision.allowed { Ok(()) } else { Err(decision.reason.denial_message(&label)) }
 }
 
-/// Cancelling and retrying need the run to be the member's own, or a `workflow:admin` role.
+/// Changing a run needs it to be the member's own, or a `workflow:admin` role.
 /// Ownership comes from facteur's own records, so a refusal costs no call to Argo.
 pub fn may_change(
     ports: &impl Ports,
@@ -266,63 +280,6 @@ async fn logs(
     }
     match send(ports, &argo::logs(namespace, name, tail)).await.and_then(|(s, b)| argo::parse_logs(s, &b)) {
         Ok(lines) => replies::logs(name, &lines),
-        Err(e) => Message::new(e.explain_run(name, namespace)),
-    }
-}
-
-async fn retry(
-    ports: &impl Ports,
-    settings: &RunSettings,
-    interaction: &Interaction,
-    namespace: &str,
-    name: &str,
-) -> Message {
-    let workflow = match facteurs(ports, namespace, name, Deadline::Configured).await {
-        Ok(workflow) => workflow,
-        Err(e) => return Message::new(e.explain_run(name, namespace)),
-    };
-    let phase = workflow.phase();
-    if !phase.failed() {
-        return Message::new(format!("`{name}` is **{phase}**: only failed or errored runs can be retried."));
-    }
-    match send(ports, &argo::retry(namespace, name)).await.and_then(|(s, b)| argo::parse_workflow(s, &b)) {
-        Ok(retried) => {
-            let details = json!({ "workflow": name, "namespace": namespace });
-            ports.audit(audit::line(AuditEvent::Retried, COMMAND, interaction, details));
-            let mut message = replies::status(&retried, &settings.argo.ui_url, ports.now());
-            message.content = Some(format!("Retrying `{name}`: its failed steps run again."));
-            message
-        }
-        Err(e) => Message::new(e.explain_run(name, namespace)),
-    }
-}
-
-async fn cancel(
-    ports: &impl Ports,
-    interaction: &Interaction,
-    action: RunAction,
-    namespace: &str,
-    name: &str,
-) -> Message {
-    if let Err(e) = facteurs(ports, namespace, name, Deadline::Configured).await {
-        return Message::new(e.explain_run(name, namespace));
-    }
-    let who = interaction.invoker().map_or("a Discord member", |u| u.username.as_str());
-    let (request, event) = if action == RunAction::Stop {
-        (argo::stop(namespace, name, &format!("stopped from Discord by {who}")), AuditEvent::Stopped)
-    } else {
-        (argo::terminate(namespace, name), AuditEvent::Terminated)
-    };
-    match send(ports, &request).await.and_then(|(s, b)| argo::parse_workflow(s, &b)) {
-        Ok(_) => {
-            let details = json!({ "workflow": name, "namespace": namespace });
-            ports.audit(audit::line(event, COMMAND, interaction, details));
-            Message::new(if action == RunAction::Stop {
-                format!("Stop requested for `{name}`: its exit handlers run, then it ends.")
-            } else {
-                format!("Terminated `{name}`.")
-            })
-        }
         Err(e) => Message::new(e.explain_run(name, namespace)),
     }
 }

@@ -12,8 +12,12 @@ use spin_sdk::http_component;
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let vars = variables();
     let config = (|| {
-        let settings =
-            RunSettings { policy: vars.policy()?, argo: vars.argo()?, owner_only: vars.owner_only_actions()? };
+        let settings = RunSettings {
+            policy: vars.policy()?,
+            argo: vars.argo()?,
+            owner_only: vars.owner_only_actions()?,
+            history_ttl: vars.run_history_ttl_secs()?,
+        };
         Ok::<_, ConfigError>((vars.verifier()?, settings, vars.discord()?))
     })();
     let (verifier, settings, discord) = match config {

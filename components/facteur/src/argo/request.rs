@@ -97,6 +97,22 @@ pub fn retry(namespace: &str, name: &str) -> ArgoRequest {
     action(namespace, name, "retry", json!({"namespace": namespace, "name": name}))
 }
 
+/// `PUT …/{name}/suspend`: pauses the run (`spec.suspend`); running steps finish, no new ones start.
+pub fn suspend(namespace: &str, name: &str) -> ArgoRequest {
+    action(namespace, name, "suspend", json!({"namespace": namespace, "name": name}))
+}
+
+/// `PUT …/{name}/resume`: resumes a suspended run, and completes its `suspend` steps.
+pub fn resume(namespace: &str, name: &str) -> ArgoRequest {
+    action(namespace, name, "resume", json!({"namespace": namespace, "name": name}))
+}
+
+/// `PUT …/{name}/resubmit`: a new run of the same spec, named by Argo (`<name>-xxxxx`), which
+/// keeps the labels and annotations of the old one.
+pub fn resubmit(namespace: &str, name: &str) -> ArgoRequest {
+    action(namespace, name, "resubmit", json!({"namespace": namespace, "name": name}))
+}
+
 fn action(namespace: &str, name: &str, verb: &str, body: serde_json::Value) -> ArgoRequest {
     ArgoRequest {
         method: Method::Put,

@@ -239,7 +239,16 @@ fn subcommand_values_and_definitions() {
     );
     assert_eq!(
         workflow.action_keys().collect::<Vec<_>>(),
-        ["workflow:status", "workflow:logs", "workflow:cancel", "workflow:retry", "workflow:list"]
+        [
+            "workflow:status",
+            "workflow:logs",
+            "workflow:cancel",
+            "workflow:retry",
+            "workflow:suspend",
+            "workflow:resume",
+            "workflow:resubmit",
+            "workflow:list"
+        ]
     );
 
     let def = workflow.discord_definition(false);

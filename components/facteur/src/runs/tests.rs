@@ -19,6 +19,7 @@ fn settings() -> RunSettings {
         policy: Policy { role_map: RoleMap::parse(&role_map).unwrap(), ..Policy::default() },
         argo: crate::ports::memory::argo_settings(),
         owner_only: true,
+        history_ttl: 3600,
     }
 }
 
@@ -99,7 +100,7 @@ fn retry_needs_ownership_and_a_failed_run() {
     assert!(matches!(denied, Answer::Now(_)));
     let owner = slash(OWNER, &[OPS], "retry", "plan-1");
     let Answer::Later { work, .. } = block_on(answer(&world, &settings(), &owner)) else { panic!("deferred") };
-    assert_eq!(work, Work::Retry { namespace: "argo".into(), name: "plan-1".into() });
+    assert_eq!(work, Work::Control { control: Control::Retry, namespace: "argo".into(), name: "plan-1".into() });
     world.argo.answer(|_| Ok(phase("plan-1", "Succeeded")));
     let message = block_on(perform(&world, &settings(), &owner, work.clone()));
     assert_eq!(
@@ -109,6 +110,50 @@ fn retry_needs_ownership_and_a_failed_run() {
     world.argo.answer(|r| Ok(phase("plan-1", if r.method == Method::Get { "Failed" } else { "Running" })));
     let message = block_on(perform(&world, &settings(), &owner, work));
     assert_eq!(message.content.as_deref(), Some("Retrying `plan-1`: its failed steps run again."));
+}
+
+#[test]
+fn suspend_resume_and_resubmit_follow_the_ownership_and_phase_rules() {
+    let world = world_with_run();
+    for verb in ["suspend", "resume", "resubmit"] {
+        let denied = block_on(answer(&world, &settings(), &slash(OTHER, &[OPS], verb, "plan-1")));
+        let Answer::Now(refusal) = denied else { panic!("{verb}: refused at once") };
+        assert!(String::from_utf8(refusal.to_json()).unwrap().contains(&format!("can {verb} it")), "{verb}");
+    }
+    assert!(world.argo.requests.borrow().is_empty(), "refusals call nothing");
+
+    let run = |verb: &str, phase_now: &'static str, answer_phase: &'static str| {
+        let owner = slash(OWNER, &[OPS], verb, "plan-1");
+        let Answer::Later { work, .. } = block_on(answer(&world, &settings(), &owner)) else { panic!("deferred") };
+        world.argo.answer(move |r| {
+            Ok(match r.method {
+                Method::Get => phase("plan-1", phase_now),
+                _ if r.path.ends_with("/resubmit") => phase("plan-1-x7k2p", answer_phase),
+                _ => phase("plan-1", answer_phase),
+            })
+        });
+        world.argo.requests.borrow_mut().clear();
+        block_on(perform(&world, &settings(), &owner, work)).content.unwrap_or_default()
+    };
+    assert_eq!(
+        run("suspend", "Succeeded", ""),
+        "`plan-1` is **Succeeded**: only a run that has not finished can be suspended."
+    );
+    assert_eq!(world.argo.paths(), ["GET /api/v1/workflows/argo/plan-1"], "nothing changed");
+    assert!(run("suspend", "Running", "Running").starts_with("Suspended `plan-1`"));
+    assert_eq!(world.argo.paths()[1], "PUT /api/v1/workflows/argo/plan-1/suspend");
+    assert_eq!(world.argo.requests.borrow()[1].0.body, Some(json!({"namespace": "argo", "name": "plan-1"})));
+    assert_eq!(run("resume", "Running", "Running"), "Resumed `plan-1`.");
+    assert_eq!(
+        run("resubmit", "Running", ""),
+        "`plan-1` is **Running**: only a finished run can be resubmitted (cancel it first)."
+    );
+    assert_eq!(run("resubmit", "Failed", "Pending"), "Resubmitted `plan-1` as `plan-1-x7k2p`.");
+    assert_eq!(world.argo.paths()[1], "PUT /api/v1/workflows/argo/plan-1/resubmit");
+    let events = world.audit_events();
+    assert_eq!(events.iter().filter(|e| ["suspended", "resumed", "resubmitted"].contains(&e.as_str())).count(), 3);
+    let runs = history::runs(&world.store, OWNER, world.now.get()).unwrap();
+    assert_eq!(runs[0].workflow, "plan-1-x7k2p", "the new run is the member's");
 }
 
 #[test]

@@ -263,7 +263,8 @@ fn no_placeholder_is_left_in_any_rendered_overlay() {
 
 /// What the Argo Server does with the caller's token (`client` auth mode) for one REST call:
 /// `(apiGroup, resource, verb)`. Sources: argoproj/argo-workflows `server/workflow/workflow_server.go`
-/// (SubmitWorkflow, GetWorkflow, ListWorkflows, RetryWorkflow, PodLogs, Stop/TerminateWorkflow),
+/// (SubmitWorkflow, GetWorkflow, ListWorkflows, RetryWorkflow, PodLogs, Stop/TerminateWorkflow,
+/// Suspend/Resume/ResubmitWorkflow),
 /// `workflow/util/util.go` (patchShutdownStrategy: get + merge patch; retry deletes the failed
 /// nodes' pods then updates), `util/logs/workflow-logger.go` (watch + list the workflow's pods,
 /// then `pods/log`), `server/workflowtemplate/workflow_template_server.go` (list templates).
@@ -283,6 +284,14 @@ fn kubernetes_access(method: &str, path: &str) -> Vec<(&'static str, &'static st
         }
         ("PUT", ["workflows", _, _, "retry"]) => {
             vec![(ARGO, "workflows", "get"), (ARGO, "workflows", "update"), ("", "pods", "delete")]
+        }
+        // util.SuspendWorkflow / util.ResumeWorkflow: get, then update (spec.suspend, suspend nodes).
+        ("PUT", ["workflows", _, _, "suspend" | "resume"]) => {
+            vec![(ARGO, "workflows", "get"), (ARGO, "workflows", "update")]
+        }
+        // FormulateResubmitWorkflow then util.SubmitWorkflow (validates the template reference).
+        ("PUT", ["workflows", _, _, "resubmit"]) => {
+            vec![(ARGO, "workflows", "get"), (ARGO, "workflowtemplates", "get"), (ARGO, "workflows", "create")]
         }
         ("GET", ["workflow-templates", _]) => vec![(ARGO, "workflowtemplates", "list")],
         _ => panic!("facteur calls {method} {path}: map it to what the Argo Server does with the token"),
@@ -310,6 +319,9 @@ fn the_argo_role_covers_exactly_the_calls_facteur_makes() {
         ("stop", argo::stop("argo", "plan-1", "by ada")),
         ("terminate", argo::terminate("argo", "plan-1")),
         ("retry", argo::retry("argo", "plan-1")),
+        ("suspend", argo::suspend("argo", "plan-1")),
+        ("resume", argo::resume("argo", "plan-1")),
+        ("resubmit", argo::resubmit("argo", "plan-1")),
         ("list", argo::list("argo", "facteur.dev/command", Some("plan-"), 25)),
         ("templates", argo::templates("argo", "fac")),
         ("logs", argo::logs("argo", "plan-1", 50)),
