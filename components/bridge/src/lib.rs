@@ -10,8 +10,11 @@
 //! Before reading the body: the method, the secret when a header carries it (401), the declared
 //! `Content-Length` (413). The body is then read as a stream and never past 64 KiB (413). A
 //! structured event without a secret header has its `facteursecret` checked once read (401).
-//! The record is published only if it decodes to this route's kind (422 otherwise, with the
-//! reason, so Knative's dead-letter sink keeps it). 2xx only when a subscriber received it;
+//! The record is published only if it decodes to this route's kind, and a CommandEvent only with
+//! valid ids and options whose names map onto the command's (the catalog's `sources.kafka`):
+//! 422 otherwise, with the reason. Knative retries only 5xx, 404, 408, 409 and 429, so a 4xx
+//! sends the record to the KafkaSource's dead-letter sink at once. The values are not judged
+//! here: the worker tells the member what is wrong with them. 2xx only when a subscriber received it;
 //! otherwise 503, so that Knative redelivers it: Redis pub/sub keeps nothing for absent
 //! subscribers.
 
