@@ -53,6 +53,15 @@ pub trait Discord {
     ) -> Result<(), String>;
     /// Posts in a channel with the bot token (once an interaction token has expired).
     async fn post_to_channel(&self, channel_id: &str, message: &Message) -> Result<(), String>;
+    /// Posts a new message after the interaction's response, with its token: unlike an edit,
+    /// it notifies the members it mentions.
+    async fn follow_up(&self, application_id: &str, token: &str, message: &Message) -> Result<(), String>;
+    /// The id of the interaction's original response (while its token is valid).
+    async fn original_message_id(&self, application_id: &str, token: &str) -> Result<String, String>;
+    /// Starts a public thread named `name` in a channel with the bot token, on `message` when
+    /// given (its id is then the thread's, even when the thread already existed); the
+    /// thread's id, a channel to post in.
+    async fn start_thread(&self, channel_id: &str, message: Option<&str>, name: &str) -> Result<String, String>;
 }
 
 /// The key-value store (Spin's `default` store: SQLite under `spin up`, Redis on the
@@ -69,15 +78,6 @@ pub trait KeyValue {
     /// the backends store them differently (SQLite: 8 bytes little-endian; Redis: decimal text).
     fn increment(&self, key: &str, delta: i64) -> Result<i64, String>;
 }
-    /// Posts a new message after the interaction's response, with its token: unlike an edit,
-    /// it notifies the members it mentions.
-    async fn follow_up(&self, application_id: &str, token: &str, message: &Message) -> Result<(), String>;
-    /// The id of the interaction's original response (while its token is valid).
-    async fn original_message_id(&self, application_id: &str, token: &str) -> Result<String, String>;
-    /// Starts a public thread named `name` in a channel with the bot token, on `message` when
-    /// given (its id is then the thread's, even when the thread already existed); the
-    /// thread's id, a channel to post in.
-    async fn start_thread(&self, channel_id: &str, message: Option<&str>, name: &str) -> Result<String, String>;
 
 /// The audit trail: one JSON line per decision (see `crate::audit`).
 pub trait Audit {
