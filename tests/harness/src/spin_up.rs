@@ -87,6 +87,7 @@ impl SpinBinary {
             components: Vec::new(),
             runtime_config: None,
             env: Vec::new(),
+            log_files: true,
         }
     }
 }
@@ -127,6 +128,7 @@ pub struct SpinUpBuilder {
     components: Vec<String>,
     runtime_config: Option<String>,
     env: Vec<(String, String)>,
+    log_files: bool,
 }
 
 impl SpinUpBuilder {
@@ -134,6 +136,16 @@ impl SpinUpBuilder {
     /// developer's `SPIN_*` and `OTEL_*` are removed.
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
         self.env.push((key.to_owned(), value.into()));
+        self
+    }
+
+    /// No state directory (`--state-dir=`), hence no log files: components write to Spin's
+    /// stderr ([`SpinUp::output`]), as under SpinKube's shim. With log files, Spin 4.0.2 opens
+    /// each component's two files again for every instance it creates
+    /// (`StdioLoggingExecutorHooks::prepare_instance`), a cost per request that the cluster
+    /// does not have. The `default` key-value store then needs a runtime config.
+    pub fn without_log_files(mut self) -> Self {
+        self.log_files = false;
         self
     }
 
@@ -170,15 +182,13 @@ impl SpinUpBuilder {
         let dir = tempdir("spin-up")?;
         let port = free_port();
         let mut command = Command::new(&self.spin.path);
-        command
-            .arg("up")
-            .arg("--from")
-            .arg(&self.manifest)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .arg("--state-dir")
-            .arg(dir.join("state"))
-            .arg("--log-dir")
-            .arg(dir.join("logs"));
+        command.arg("up").arg("--from").arg(&self.manifest).args(["--listen", &format!("127.0.0.1:{port}")]);
+        if self.log_files {
+            command.arg("--state-dir").arg(dir.join("state")).arg("--log-dir").arg(dir.join("logs"));
+        } else {
+            // An empty value unsets it; `--log-dir` refuses one.
+            command.arg("--state-dir=");
+        }
         for (name, value) in &self.variables {
             command.args(["--variable", &format!("{name}={value}")]);
         }

@@ -9,6 +9,8 @@
 //! stages of the gateway (405, 401 before verification, 401 after it, PING, unknown command,
 //! `/help`): where per-request time goes under Spin; `-- --serve SECS` keeps both sides up with
 //! signed wrk scripts, for profiling by hand (`perf record -p <pid>` while wrk runs).
+//! `-- --log-files` runs Spin with its log files (`spin up`'s default; SpinKube's shim has none,
+//! and neither does this command otherwise), `-- --sqlite` with its SQLite key-value store.
 //!
 //! Needs `spin` (3.x or 4.x), `redis-server`, Node 20 and npm. Its setup runs `npm ci` in
 //! `bench/peer` when `node_modules` is missing; it installs nothing else.
@@ -56,6 +58,9 @@ struct Options {
     /// Keep sessions in Spin's default SQLite key-value store (the state dir's disk) instead of
     /// Redis, as on the cluster (`config/runtime-config.cluster.toml`).
     sqlite: bool,
+    /// Keep `spin up`'s log files (`--log-files`, and always with `--sqlite`, whose store lives
+    /// in the state directory); by default Spin runs without, as SpinKube's shim does.
+    log_files: bool,
     /// Measure this request only, and print the figures without writing BENCHMARKS.md.
     only: Option<Kind>,
 }
@@ -87,7 +92,8 @@ fn options() -> Result<Options> {
         None => None,
     };
     let sqlite = args.iter().any(|a| a == "--sqlite");
-    Ok(Options { sqlite, duration, quick, variants: args.iter().any(|a| a == "--variants"), serve, only })
+    let log_files = sqlite || args.iter().any(|a| a == "--log-files");
+    Ok(Options { sqlite, log_files, duration, quick, variants: args.iter().any(|a| a == "--variants"), serve, only })
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -127,9 +133,13 @@ async fn run(options: Options) -> Result<()> {
         // As on the cluster: sessions in Redis (the same server as the worker's trigger).
         up = up.runtime_config(&format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n", redis.url()));
     }
+    if !options.log_files {
+        up = up.without_log_files();
+    }
     let facteur = up
         .variable("discord_public_key", signer.public_key_hex())
-        .variable("role_map", role_map.clone())
+        // facteur's `/plan` without its rate limit (`unlimited`), as the peer has none.
+        .variable("role_map", json!({"help": [ROLE], "plan": [ROLE], "unlimited": [ROLE]}).to_string())
         .variable("argo_server_url", argo.origin())
         .variable("argo_ui_url", "https://argo.example")
         .variable("discord_api_url", discord.origin())
@@ -217,6 +227,7 @@ async fn run(options: Options) -> Result<()> {
     let setting = Setting {
         quick: options.quick,
         sqlite: options.sqlite,
+        log_files: options.log_files,
         spin_version: &facteur.version,
         root: &root,
         peer_dir: &peer_dir,

@@ -124,6 +124,7 @@ pub fn write_section(path: &Path, section: &str) -> Result<()> {
 pub struct Setting<'a> {
     pub quick: bool,
     pub sqlite: bool,
+    pub log_files: bool,
     pub spin_version: &'a str,
     pub root: &'a Path,
     pub peer_dir: &'a Path,
@@ -142,7 +143,7 @@ pub fn heading(setting: &Setting, cells: &[Cell]) -> Result<String> {
     writeln!(
         section,
         "Produced by `cargo run --profile native -p facteur-harness --bin peer`{} on {} cores ({}): facteur under `spin up` \
-         (Spin {}, components built by `spin build` at commit {}) beside the Node peer `bench/peer/server.js` (Node {}, \
+         (Spin {}, components built by `spin build` at commit {}; {}) beside the Node peer `bench/peer/server.js` (Node {}, \
          discord-interactions {}, express {}), one after the other on the same machine, each request signed with the \
          same non-development key; facteur keeps sessions in {}. Load: this command's generator (hyper, one thread, keep-alive connections), {} s \
          rounds after a {} ms warm-up, {ROUNDS} rounds per cell, alternating facteur and peer; each cell shows both \
@@ -153,6 +154,12 @@ pub fn heading(setting: &Setting, cells: &[Cell]) -> Result<String> {
         cpu_model(),
         setting.spin_version,
         commit(setting.root),
+        if setting.log_files {
+            "with `spin up`'s log files, which it opens again for every instance"
+        } else {
+            "without log files (`--state-dir=`): components write to Spin's stderr, as under SpinKube's shim \
+             (`--log-files`: `spin up`'s default, which opens each component's two files for every instance)"
+        },
         text("node", &["--version"], setting.root).trim_start_matches('v'),
         package_version(setting.peer_dir, "discord-interactions"),
         package_version(setting.peer_dir, "express"),
