@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 mod model;
 
 use model::{
-    Catalog, ChoiceSpec, Command, IntegrationType, InteractionContext, Limits, OptionKind, OptionSpec, ParameterRule,
-    Rate, SourceMapping, Subcommand, WorkflowMapping,
+    Approval, Catalog, ChoiceSpec, Command, IntegrationType, InteractionContext, Limits, OptionKind, OptionSpec,
+    ParameterRule, Rate, SourceMapping, Subcommand, WorkflowMapping,
 };
 
 const CATALOG: &str = "../../config/commands.json";
@@ -145,9 +145,10 @@ macro_rules! rust_literal {
 
 rust_literal! { Catalog { schema, commands } }
 rust_literal! { Command {
-    name, description, component, options, subcommands, workflow, sources, default_member_permissions, contexts,
-    integration_types, threads
+    name, description, component, options, subcommands, workflow, approval, sources, default_member_permissions,
+    contexts, integration_types, threads
 } }
+rust_literal! { Approval { approvers } }
 rust_literal! { SourceMapping { rename, json, ignore } }
 rust_literal! { Subcommand { name, description, options } }
 rust_literal! { OptionSpec {

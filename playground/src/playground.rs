@@ -43,7 +43,7 @@ impl Default for Options {
             clock: Clock::default(),
             app: None,
             templates: vec![("argo".into(), "facteur-dispatch".into())],
-            commands: ["help", "plan", "implement", "review", "dispatch", "workflow"].map(String::from).to_vec(),
+            commands: ["help", "plan", "implement", "review", "dispatch", "release", "workflow"].map(String::from).to_vec(),
         }
     }
 }

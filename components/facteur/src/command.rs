@@ -83,29 +83,63 @@ fn take_limits(
     limits::take(ports.store(), &command.name, &limits, user, guild, ports.now())
 }
 
+/// What a workflow command does after its deferred response ([`perform`]).
+#[derive(Debug)]
+pub enum Work {
+    /// The member's own command.
+    Submit(Submission),
+    /// A request an approver approved ([`crate::approval`]).
+    Approved(crate::approval::Approved),
+}
+
 /// A workflow command over HTTP: refusals and autocomplete at once; an admitted command is
-/// deferred, and its submission is the work after the response ([`submit`]).
+/// deferred, and its submission is the work after the response ([`perform`]). A command that
+/// needs approval is put up for it instead, and the clicks on its buttons decided here.
 pub async fn answer(
     ports: &impl Ports,
     settings: &CommandSettings,
     command: &Command,
     interaction: &Interaction,
-) -> Answer<Submission> {
+) -> Answer<Work> {
+    if interaction.kind == InteractionType::MessageComponent {
+        return crate::approval::decide(ports, settings, command, interaction);
+    }
     if interaction.command_name() != Some(command.name.as_str()) {
         ports.log(format!("refusing interaction {} meant for another command", interaction.id));
         return Answer::tell("This component does not serve that command.");
     }
     match interaction.kind {
         InteractionType::ApplicationCommand => match admit(ports, &settings.policy, command, interaction) {
-            Ok(submission) => {
-                Answer::Later { response: InteractionResponse::deferred(submission.ephemeral), work: submission }
-            }
+            // A dry run starts nothing: it needs no approval.
+            Ok(submission) => match &command.approval {
+                Some(approval) if !submission.dry_run => {
+                    crate::approval::request(ports, settings, command, approval, interaction, &submission)
+                }
+                _ => Answer::Later {
+                    response: InteractionResponse::deferred(submission.ephemeral),
+                    work: Work::Submit(submission),
+                },
+            },
             Err(refusal) => Answer::tell(refusal),
         },
         InteractionType::Autocomplete => Answer::Now(InteractionResponse::autocomplete(
             template_choices(ports, settings, command, interaction).await,
         )),
         _ => Answer::tell("facteur does not handle this kind of interaction here."),
+    }
+}
+
+/// The work after the deferred response of [`answer`]: what the reply becomes.
+pub async fn perform(
+    ports: &impl Ports,
+    settings: &CommandSettings,
+    command: &Command,
+    interaction: &Interaction,
+    work: Work,
+) -> Message {
+    match work {
+        Work::Submit(submission) => submit(ports, settings, command, interaction, &submission, ports.now()).await,
+        Work::Approved(approved) => crate::approval::submit(ports, settings, command, interaction, approved).await,
     }
 }
 
@@ -120,11 +154,25 @@ pub async fn submit(
     submission: &Submission,
     token_issued_at: u64,
 ) -> Message {
+    submit_annotated(ports, settings, command, interaction, submission, token_issued_at, Vec::new()).await
+}
+
+/// [`submit`], with more annotations on the workflow (who approved it).
+pub async fn submit_annotated(
+    ports: &impl Ports,
+    settings: &CommandSettings,
+    command: &Command,
+    interaction: &Interaction,
+    submission: &Submission,
+    token_issued_at: u64,
+    extra: argo::Pairs,
+) -> Message {
     let argo_settings = &settings.argo;
     let namespace = submission.namespace.clone().unwrap_or_else(|| argo_settings.namespace.clone());
     let name = argo::workflow_name(&command.name, &interaction.id);
     let (labels, mut annotations) = argo::identity(&command.name, interaction);
     annotations.extend(settings.trace.annotations());
+    annotations.extend(extra);
     // Who it runs as, and whose token submits it: the granting role's, the command's, the defaults.
     let identity = argo_settings.identities.for_member(&settings.policy, &command.name, &Caller::of(interaction));
     let spec = SubmitSpec {
@@ -337,9 +385,11 @@ pub async fn run_event(
 ) -> EventOutcome {
     let interaction = event.to_interaction(catalog);
     let issued_at = event.received_at().unwrap_or_else(|| ports.now());
-    let (message, refused) = match catalog.command(&event.command).filter(|c| c.workflow.is_some()) {
+    // A command that needs approval is asked for in Discord, where approvers see it.
+    let runnable = |c: &&Command| c.workflow.is_some() && c.approval.is_none();
+    let (message, refused) = match catalog.command(&event.command).filter(runnable) {
         None => {
-            let details = json!({ "error": "not a workflow command", "via": "event" });
+            let details = json!({ "error": "not a workflow command, or one that needs approval", "via": "event" });
             ports.audit(audit::line(AuditEvent::Invalid, &event.command, &interaction, details));
             let refusal = format!("`/{}` cannot be run through the event pipeline.", event.command);
             (Message::new(refusal.clone()), Some(refusal))

@@ -11,12 +11,13 @@
 //!   `routing`, `config` (Spin variables), `audit`, `replies` (what members read),
 //!   `workflow_safety` (templates that would run parameters as code).
 //! - Use cases over small ports (`ports`): `command` (admit, submit one workflow per
-//!   interaction, tell the member) and `runs` (`/workflow`, buttons, lifecycle events), both
-//!   answering through `answer`.
+//!   interaction, tell the member), `approval` (commands a second member approves) and `runs`
+//!   (`/workflow`, buttons, lifecycle events), answering through `answer`.
 //! - `spin` (feature): the ports on Spin, and reading and answering HTTP requests.
 
 pub mod admission;
 pub mod answer;
+pub mod approval;
 pub mod argo;
 pub mod audit;
 pub mod catalog;

@@ -54,12 +54,7 @@ pub fn started(s: &Started) -> Message {
     } else {
         format!("`/{}` started workflow `{}` in `{}`.", s.command, s.name, s.namespace)
     };
-    let parameters = if s.parameters.is_empty() {
-        "none".to_owned()
-    } else {
-        let lines: Vec<String> = s.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        format!("```\n{}\n```", lines.join("\n").replace("```", "'''"))
-    };
+    let parameters = parameter_block(s.parameters);
     let mut embed = Embed::new(s.name)
         .color(if s.dry_run { BLUE } else { GREEN })
         .field("Template", format!("`{}`", s.template), true)
@@ -77,6 +72,40 @@ pub fn started(s: &Started) -> Message {
         [(ButtonStyle::Secondary, "Refresh", RunAction::Refresh), (ButtonStyle::Danger, "Cancel", RunAction::Cancel)];
     let buttons = run_buttons(Button::link("Open in Argo", link), s.namespace, s.name, &actions);
     message.buttons(buttons).expect("three buttons fit a row")
+}
+
+/// Parameters as `key=value` lines, fenced (a fence inside a value cannot close it).
+fn parameter_block(parameters: &[(String, String)]) -> String {
+    if parameters.is_empty() {
+        return "none".to_owned();
+    }
+    let lines: Vec<String> = parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("```\n{}\n```", lines.join("\n").replace("```", "'''"))
+}
+
+/// A command waiting for approval: who asks, what would run, until when; Approve and Reject
+/// (`buttons`: their custom ids). Mentions render as names and ping nobody.
+pub fn approval_request(
+    command: &str,
+    requester: &str,
+    submission: &crate::catalog::Submission,
+    expires_at: u64,
+    buttons: &[String; 2],
+) -> Message {
+    let embed = Embed::new(format!("/{command}"))
+        .color(BLUE)
+        .field("Template", format!("`{}`", submission.template), true)
+        .field("Parameters", parameter_block(&submission.parameters), false);
+    let content = format!(
+        "<@{requester}> asks to run `/{command}`. It needs the approval of a member with an approver role \
+         (not the requester). This request expires <t:{expires_at}:R>."
+    );
+    let [approve, reject] = buttons;
+    let buttons = [(ButtonStyle::Success, "Approve", approve), (ButtonStyle::Danger, "Reject", reject)]
+        .into_iter()
+        .filter_map(|(style, label, id)| Button::action(style, label, id.as_str()).ok())
+        .collect();
+    Message::new(content).embed(embed).buttons(buttons).expect("two buttons fit a row")
 }
 
 /// A run's state: phase, progress, timing, why it failed, where to look; Refresh (and Cancel
@@ -117,12 +146,14 @@ pub fn logs(name: &str, lines: &[String]) -> Message {
     if lines.is_empty() {
         return Message::new(format!("`{name}` has no logs yet (or its pods are gone: see Argo's artifacts)."));
     }
+    let file = format!("{name}.log");
     let header = format!("Last lines of `{name}`:\n```\n");
     let footer = "```";
     let note = |kept: usize| format!("\n(cut: the last {kept} of {} lines here, all of them in `{file}`)", lines.len());
     let budget = MAX_CONTENT - header.chars().count() - footer.chars().count() - note(lines.len()).chars().count();
     let mut kept: Vec<String> = Vec::new();
     let mut used = 0;
+    let mut shortened = false;
     for line in lines.iter().rev() {
         let cut = crate::discord::truncate(&line.replace("```", "'''"), 300);
         shortened |= cut.chars().count() < line.chars().count();
@@ -162,14 +193,12 @@ pub struct RunLine {
     pub namespace: String,
     pub command: String,
     pub phase: String,
-    let file = format!("{name}.log");
 }
 
 pub fn runs(title: &str, runs: &[RunLine], ui_base: &str) -> Message {
     if runs.is_empty() {
         return Message::new(format!("{title}: none."));
     }
-    let mut shortened = false;
     let lines: Vec<String> = runs
         .iter()
         .map(|r| {
@@ -234,6 +263,9 @@ pub fn lifecycle(event: &crate::events::LifecycleEvent, command: &str, ui_base: 
         Some(took) => format!("`/{command}` run `{}` **{phase}**{when}, after {took}.", event.workflow),
         None => format!("`/{command}` run `{}` is **{phase}**{when}.", event.workflow),
     };
+    if let Some(step) = step.as_deref().filter(|_| phase.failed()) {
+        content.push_str(&format!(" Failing step: {step}"));
+    }
     let refresh = [(ButtonStyle::Secondary, "Refresh", RunAction::Refresh)];
     let buttons = run_buttons(Button::link("Open in Argo", link), &event.namespace, &event.workflow, &refresh);
     Message::new(content).embed(embed).buttons(buttons).expect("two buttons fit a row")
@@ -263,9 +295,6 @@ pub fn undetermined(command: &str, explanation: &str) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
-    if let Some(step) = step.as_deref().filter(|_| phase.failed()) {
-        content.push_str(&format!(" Failing step: {step}"));
-    }
 
     #[test]
     fn started_message_has_name_link_parameters_and_buttons() {

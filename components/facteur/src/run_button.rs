@@ -1,6 +1,9 @@
-//! The buttons on facteur's messages about a run. Their `custom_id` is
-//! `workflow:<action>:<namespace>:<name>`: the gateway routes it by its `workflow:` prefix to the
-//! `/workflow` component, which parses it back here. Built and parsed in this one place.
+//! The buttons on facteur's messages, built and parsed in this one place. The gateway routes a
+//! click by the `<command>:` prefix of its `custom_id`:
+//!
+//! - about a run: `workflow:<action>:<namespace>:<name>`, to the `/workflow` component;
+//! - on an approval request: `<command>:approve:<request>` and `<command>:reject:<request>`, to
+//!   the command's own component (`<request>` is the requesting interaction's id).
 
 use crate::argo::{is_namespace, is_object_name};
 
@@ -75,9 +78,74 @@ impl RunButton {
     }
 }
 
+/// An approver's answer to an approval request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Approve,
+    Reject,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Reject => "reject",
+        }
+    }
+}
+
+/// A button of an approval request: `<command>:<verdict>:<request id>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalButton {
+    pub command: String,
+    pub verdict: Verdict,
+    /// The id of the interaction that asked (a snowflake): the pending request's key, and the
+    /// workflow's name once approved.
+    pub request: String,
+}
+
+impl ApprovalButton {
+    pub fn new(command: &str, verdict: Verdict, request: &str) -> Self {
+        Self { command: command.to_owned(), verdict, request: request.to_owned() }
+    }
+
+    /// At most 32 + 8 + 20 characters: within Discord's 100.
+    pub fn custom_id(&self) -> String {
+        format!("{}:{}:{}", self.command, self.verdict.as_str(), self.request)
+    }
+
+    /// The button a `custom_id` names; `None` for anything else. The id comes back from
+    /// Discord, untrusted: the request must be a snowflake (it becomes a key and a name).
+    pub fn parse(custom_id: &str) -> Option<Self> {
+        let mut parts = custom_id.splitn(3, ':');
+        let command = parts.next()?;
+        let verdict = match parts.next()? {
+            "approve" => Verdict::Approve,
+            "reject" => Verdict::Reject,
+            _ => return None,
+        };
+        let request = parts.next()?;
+        (!command.is_empty() && crate::discord::is_snowflake(request)).then(|| Self::new(command, verdict, request))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn approval_ids_round_trip_within_discords_limit() {
+        for verdict in [Verdict::Approve, Verdict::Reject] {
+            let button = ApprovalButton::new("plan", verdict, "1190000000000000001");
+            assert_eq!(ApprovalButton::parse(&button.custom_id()), Some(button.clone()));
+        }
+        assert_eq!(ApprovalButton::new("plan", Verdict::Approve, "7").custom_id(), "plan:approve:7");
+        let longest = ApprovalButton::new(&"c".repeat(32), Verdict::Approve, &u64::MAX.to_string());
+        assert!(longest.custom_id().len() <= crate::discord::MAX_CUSTOM_ID);
+        for id in ["plan:approve:", "plan:approve:12a", "plan:maybe:1", "plan:approve:1:2", ":approve:1", "plan"] {
+            assert_eq!(ApprovalButton::parse(id), None, "{id}");
+        }
+    }
 
     #[test]
     fn custom_ids_round_trip() {

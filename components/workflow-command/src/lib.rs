@@ -3,13 +3,12 @@
 //! each names its command with the `command` variable.
 //!
 //! Within Discord's 3 seconds: the request checked again, then `facteur::command::answer`
-//! (role map, options; a refusal, autocomplete, or a deferred response). After the response:
-//! the submission, and the edited reply.
+//! (role map, options; a refusal, autocomplete, a deferred response, or a request for approval
+//! and the clicks that decide it). After the response: the submission, and the edited reply.
 
 use facteur::catalog::Catalog;
 use facteur::command::{self, CommandSettings};
 use facteur::config::{ArgoSettings, ConfigError};
-use facteur::ports::Ports;
 use facteur::spin::{SpinPorts, misconfigured, receive, respond, serve, variables};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
@@ -49,8 +48,8 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     // Lines name the command's component (spin.toml names each after its command).
     facteur::spin::component(&name);
     let answer = command::answer(&ports, &settings, command, &interaction).await;
-    serve(out, &ports, &interaction, answer, async |submission| {
-        command::submit(&ports, &settings, command, &interaction, &submission, ports.now()).await
+    serve(out, &ports, &interaction, answer, async |work| {
+        command::perform(&ports, &settings, command, &interaction, work).await
     })
     .await
 }

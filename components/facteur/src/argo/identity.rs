@@ -18,6 +18,9 @@ pub mod label {
     pub const TRACE_ID: &str = "facteur.dev/trace-id";
     /// Annotation: a CommandEvent's `correlation_id`.
     pub const CORRELATION: &str = "facteur.dev/correlation-id";
+    /// Annotations of a run that needed approval: who approved it (id and username).
+    pub const APPROVER_ID: &str = "facteur.dev/approver-id";
+    pub const APPROVED_BY: &str = "facteur.dev/approved-by";
 }
 
 /// The workflow name for an interaction (or CommandEvent) id: deterministic, so a redelivery

@@ -30,6 +30,9 @@ pub struct Command {
     pub subcommands: Vec<Subcommand>,
     #[serde(default)]
     pub workflow: Option<WorkflowMapping>,
+    /// A second member's approval before the workflow is submitted (`crate::approval`).
+    #[serde(default)]
+    pub approval: Option<Approval>,
     /// How CommandEvents of a source (`kafka`) name the options: maps in the JSON, sorted lists
     /// here. Without an entry, an event's options are the command's own names.
     #[serde(default, deserialize_with = "sorted_sources")]
@@ -91,6 +94,15 @@ fn sorted_pairs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, S
 
 fn sorted_sources<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, SourceMapping)>, D::Error> {
     Ok(BTreeMap::<String, SourceMapping>::deserialize(d)?.into_iter().collect())
+}
+
+/// Who approves a command's runs.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    /// The role map key whose roles may approve (`plan:approve`): approvers are a deployment's
+    /// roles, so they live in the role map, not in the compiled catalog.
+    pub approvers: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -338,6 +350,15 @@ impl Catalog {
                 }
                 if let Err(reason) = validate_limits_and_identity(workflow) {
                     return fail(reason);
+                }
+            }
+            if let Some(approval) = &command.approval {
+                if command.workflow.is_none() {
+                    return fail("`approval` needs a command that runs a workflow".into());
+                }
+                let key = &approval.approvers;
+                if key.is_empty() || !key.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b':' | b'_' | b'-')) {
+                    return fail(format!("approval `approvers` `{key}` is not a role map key (^[a-z0-9:_-]+$)"));
                 }
             }
             if let Err(reason) = validate_sources(command) {

@@ -31,7 +31,7 @@ fn the_compiled_catalog_is_the_file() {
 fn embedded_catalog_is_valid_and_ships_the_documented_commands() {
     let catalog = Catalog::embedded();
     let names: Vec<&str> = catalog.commands.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["help", "plan", "implement", "review", "dispatch", "workflow"]);
+    assert_eq!(names, ["help", "plan", "implement", "review", "dispatch", "release", "workflow"]);
     let required = |c: &str| -> Vec<String> {
         catalog.command(c).unwrap().options.iter().filter(|o| o.required).map(|o| o.name.clone()).collect()
     };
@@ -235,7 +235,7 @@ fn subcommand_values_and_definitions() {
     let list = interaction("workflow", json!([{"name": "list", "type": 1, "options": [string("command", "nope")]}]));
     assert_eq!(
         workflow.values(&list).unwrap_err().0,
-        "`command` must be one of: `plan`, `implement`, `review`, `dispatch`."
+        "`command` must be one of: `plan`, `implement`, `review`, `dispatch`, `release`."
     );
     assert_eq!(
         workflow.action_keys().collect::<Vec<_>>(),
@@ -550,6 +550,16 @@ fn the_schema_and_the_model_agree() {
             "sources on a command without a workflow",
             plan(&|c| {
                 c.as_object_mut().unwrap().remove("workflow");
+            }),
+        ),
+        ("an approval without approvers", plan(&|c| c["approval"] = json!({}))),
+        ("an approval with an unknown field", plan(&|c| c["approval"] = json!({"approvers": "plan:approve", "n": 2}))),
+        ("approvers that are not a role map key", plan(&|c| c["approval"] = json!({"approvers": "Plan Approvers"}))),
+        (
+            "an approval on a command without a workflow",
+            plan(&|c| {
+                c.as_object_mut().unwrap().remove("workflow");
+                c["approval"] = json!({"approvers": "plan:approve"});
             }),
         ),
         (

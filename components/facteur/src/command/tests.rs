@@ -86,7 +86,8 @@ fn an_admitted_command_is_deferred_then_submitted_once_and_remembered() {
         panic!("deferred")
     };
     assert_eq!(serde_json::from_slice::<Value>(&response.to_json()).unwrap(), json!({"type": 5}));
-    let message = block_on(submit(&world, &settings(), command, &interaction, &work, world.now.get()));
+    assert!(matches!(work, Work::Submit(_)));
+    let message = block_on(perform(&world, &settings(), command, &interaction, work));
     assert_eq!(message.content.as_deref(), Some("`/plan` started workflow `plan-1190000000000000001` in `argo`."));
     assert_eq!(world.argo.paths(), ["POST /api/v1/workflows/argo/submit"]);
     assert_eq!(world.audit_events(), ["allowed", "submitted"]);

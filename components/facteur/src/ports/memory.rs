@@ -49,20 +49,20 @@ pub struct MemoryDiscord {
     pub fail: Cell<bool>,
     /// Channel posts fail as without `discord_bot_token`.
     pub no_bot_token: Cell<bool>,
-}
-
-impl Discord for MemoryDiscord {
     /// `(application id, token, message)` of each follow-up.
     pub follow_ups: RefCell<Vec<(String, String, Message)>>,
     /// `(channel, message, name)` of each thread started.
     pub threads: RefCell<Vec<(String, Option<String>, String)>>,
-    async fn edit_original(
-        &self,
+}
+
 /// The id [`MemoryDiscord`] gives every original response; a thread without a message gets
 /// [`THREAD_ID`].
 pub const ORIGINAL_ID: &str = "1300000000000000001";
 pub const THREAD_ID: &str = "1300000000000000002";
 
+impl Discord for MemoryDiscord {
+    async fn edit_original(
+        &self,
         application_id: &str,
         token: &str,
         message: &Message,
@@ -83,9 +83,6 @@ pub const THREAD_ID: &str = "1300000000000000002";
         self.posts.borrow_mut().push((channel_id.to_owned(), message.clone()));
         Ok(())
     }
-}
-
-#[derive(Default)]
 
     async fn follow_up(&self, application_id: &str, token: &str, message: &Message) -> Result<(), String> {
         self.follow_ups.borrow_mut().push((application_id.to_owned(), token.to_owned(), message.clone()));
@@ -103,6 +100,9 @@ pub const THREAD_ID: &str = "1300000000000000002";
         self.threads.borrow_mut().push((channel_id.to_owned(), message.map(str::to_owned), name.to_owned()));
         Ok(message.unwrap_or(THREAD_ID).to_owned())
     }
+}
+
+#[derive(Default)]
 pub struct MemoryStore(pub RefCell<BTreeMap<String, Vec<u8>>>);
 
 impl KeyValue for MemoryStore {

@@ -190,6 +190,7 @@ async fn without_redis_spin_up_refuses_to_start_unless_the_worker_is_left_out() 
             "implement",
             "review",
             "dispatch",
+            "release",
             "workflow",
             "bridge",
             "lifecycle-bridge",
