@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 #[allow(dead_code)]
 #[path = "src/catalog/model.rs"]
 mod model;
+#[allow(dead_code)]
+#[path = "src/catalog/pattern.rs"]
+mod pattern;
 
 use model::{
     Approval, Catalog, ChoiceSpec, Command, IntegrationType, InteractionContext, Limits, OptionKind, OptionSpec,
@@ -20,6 +23,7 @@ const COMPONENTS: &str = "..";
 fn main() {
     println!("cargo::rerun-if-changed={CATALOG}");
     println!("cargo::rerun-if-changed=src/catalog/model.rs");
+    println!("cargo::rerun-if-changed=src/catalog/pattern.rs");
     // The folder list (a component added or removed) and each drop-in's catalog entry.
     println!("cargo::rerun-if-changed={COMPONENTS}");
     let json = std::fs::read_to_string(CATALOG).unwrap_or_else(|e| panic!("reading {CATALOG}: {e}"));

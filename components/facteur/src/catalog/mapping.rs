@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use thiserror::Error;
 
+use super::pattern::Pattern;
 use super::{Command, OptionKind, OptionSpec, is_kubernetes_name};
 use crate::discord::{Interaction, OptionValue};
 
@@ -144,8 +145,7 @@ impl Command {
             match allowlist.iter().find(|(k, _)| k == key) {
                 // Patterns are compiled when the catalog is validated; refuse safely all the same.
                 Some((_, rule))
-                    if regex_lite::Regex::new(&format!("^(?:{})$", rule.pattern))
-                        .is_ok_and(|re| re.is_match(value)) =>
+                    if Pattern::parse(&rule.pattern).is_ok_and(|p| p.is_full_match(value)) =>
                 {
                     return Ok(());
                 }
@@ -203,7 +203,7 @@ impl OptionSpec {
     fn check_pattern(&self, value: &str) -> Result<(), InvalidInput> {
         let Some(pattern) = self.pattern.as_deref().filter(|_| !value.is_empty()) else { return Ok(()) };
         // Patterns are compiled when the catalog is validated; refuse safely all the same.
-        if regex_lite::Regex::new(pattern).is_ok_and(|re| re.is_match(value)) {
+        if Pattern::parse(pattern).is_ok_and(|p| p.is_match(value)) {
             return Ok(());
         }
         Err(InvalidInput(format!("`{}` has an invalid format (expected `{pattern}`).", self.name)))

@@ -9,6 +9,7 @@ use crate::discord::OptionType;
 
 mod mapping;
 mod model;
+mod pattern;
 mod sources;
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,4 @@
-//! The catalog's shape and its validation. Self-contained (serde, regex-lite), because the
+//! The catalog's shape and its validation. Self-contained (serde, `pattern`), because the
 //! build script compiles it too: it validates `config/commands.json` (and the `command.json`
 //! a dropped-in component carries) and turns it into Rust, so components carry the catalog as
 //! code instead of a JSON parser for it.
@@ -325,7 +325,7 @@ impl Catalog {
                 if command.workflow.is_none() {
                     return fail(format!("option `{}`: `pattern` needs a command that runs a workflow", option.name));
                 }
-                if let Err(e) = regex_lite::Regex::new(pattern) {
+                if let Err(e) = super::pattern::Pattern::parse(pattern) {
                     return fail(format!("option `{}`: invalid pattern: {e}", option.name));
                 }
             }
@@ -432,7 +432,7 @@ fn validate_templates(command: &Command, workflow: &WorkflowMapping) -> Result<(
             if let Some((option, _)) = command.option_parameters().find(|(_, p)| p == key) {
                 return Err(format!("{at} is the option `{}`'s parameter; pairs may not override it", option.name));
             }
-            if let Err(e) = regex_lite::Regex::new(&rule.pattern) {
+            if let Err(e) = super::pattern::Pattern::parse(&rule.pattern) {
                 return Err(format!("{at}: invalid pattern: {e}"));
             }
             if rule.description.as_deref() == Some("") {
