@@ -80,12 +80,12 @@ impl TryIntoOutgoingRequest for Outgoing {
             http::Uri::try_from(request.uri()).or_else(|_| http::Uri::try_from(format!("http://{}", request.uri())));
         let uri = uri.as_ref().ok();
         let path = request.path_and_query();
-        outgoing.set_path_with_query(path).map_err(|()| format!("invalid path {path:?}"))?;
+        outgoing.set_path_with_query(path).map_err(|()| format!("invalid path `{}`", path.unwrap_or_default()))?;
         let https = uri.and_then(|u| u.scheme()).is_none_or(|s| s == &http::uri::Scheme::HTTPS);
         outgoing.set_scheme(Some(if https { &Scheme::Https } else { &Scheme::Http })).map_err(|()| "invalid scheme")?;
         // wasi-http requires an authority.
         let authority = uri.and_then(|u| u.authority()).map_or(if https { ":443" } else { ":80" }, |a| a.as_str());
-        outgoing.set_authority(Some(authority)).map_err(|()| format!("invalid authority {authority:?}"))?;
+        outgoing.set_authority(Some(authority)).map_err(|()| format!("invalid authority `{authority}`"))?;
         Ok((outgoing, Some(request.into_body())))
     }
 }
