@@ -120,13 +120,12 @@ pub fn decide(ports: &impl Ports, settings: &CommandSettings, command: &Command,
     let requester = pending.interaction;
     let clicker = click.user_id().unwrap_or_default();
     let own = requester.user_id() == Some(clicker);
+    // An approver decides; the requester may withdraw their request.
     let approver = settings.policy.grants(&approval.approvers, &Caller::of(click));
+    let may_decide = approver || (own && button.verdict == Verdict::Reject);
     let refusal = match button.verdict {
         Verdict::Approve if own => Some(("own_request", "You cannot approve your own request.")),
-        // The requester may withdraw their request.
-        _ if !approver && !(own && button.verdict == Verdict::Reject) => {
-            Some(("not_approver", "Only a member with an approver role can decide this request."))
-        }
+        _ if !may_decide => Some(("not_approver", "Only a member with an approver role can decide this request.")),
         _ => None,
     };
     let details =
@@ -168,7 +167,7 @@ pub fn decide(ports: &impl Ports, settings: &CommandSettings, command: &Command,
         requester.user_id().unwrap_or_default()
     )));
     let approved = Approved { requester, submission, approver_id: clicker.to_owned(), approver: who };
-    Answer::Later { response, work: Work::Approved(approved) }
+    Answer::Later { response, work: Work::Approved(Box::new(approved)) }
 }
 
 /// Submits an approved request as the requester's command, through the approver's click: its
@@ -178,19 +177,20 @@ pub async fn submit(
     settings: &CommandSettings,
     command: &Command,
     click: &Interaction,
-    approved: Approved,
+    approved: Box<Approved>,
 ) -> Message {
-    let requester = Interaction { token: click.token.clone(), ..approved.requester };
-    let annotations: Pairs = [(label::APPROVER_ID, &approved.approver_id), (label::APPROVED_BY, &approved.approver)]
+    let Approved { requester, submission, approver_id, approver } = *approved;
+    let requester = Interaction { token: click.token.clone(), ..requester };
+    let annotations: Pairs = [(label::APPROVER_ID, &approver_id), (label::APPROVED_BY, &approver)]
         .into_iter()
         .map(|(key, value)| (key.to_owned(), label_value(value)))
         .filter(|(_, value)| !value.is_empty())
         .collect();
     let now = ports.now();
     let mut message =
-        command::submit_annotated(ports, settings, command, &requester, &approved.submission, now, annotations).await;
+        command::submit_annotated(ports, settings, command, &requester, &submission, now, annotations).await;
     let outcome = message.content.take().unwrap_or_default();
-    message.content = Message::new(format!("Approved by <@{}>. {outcome}", approved.approver_id)).content;
+    message.content = Message::new(format!("Approved by <@{approver_id}>. {outcome}")).content;
     message
 }
 

@@ -89,7 +89,7 @@ pub enum Work {
     /// The member's own command.
     Submit(Submission),
     /// A request an approver approved ([`crate::approval`]).
-    Approved(crate::approval::Approved),
+    Approved(Box<crate::approval::Approved>),
 }
 
 /// A workflow command over HTTP: refusals and autocomplete at once; an admitted command is
