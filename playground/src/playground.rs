@@ -43,7 +43,9 @@ impl Default for Options {
             clock: Clock::default(),
             app: None,
             templates: vec![("argo".into(), "facteur-dispatch".into())],
-            commands: ["help", "plan", "implement", "review", "dispatch", "release", "workflow"].map(String::from).to_vec(),
+            commands: ["help", "plan", "implement", "review", "dispatch", "release", "workflow"]
+                .map(String::from)
+                .to_vec(),
         }
     }
 }
