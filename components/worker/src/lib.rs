@@ -48,7 +48,8 @@ async fn on_message(payload: Vec<u8>) -> Result<(), String> {
         Kind::Lifecycle => "lifecycle-worker",
     };
     let ports = SpinPorts::new(component, argo.clone(), discord);
-    let (outcome, refused) = match events::accept(&ports, kind, &payload, max_age) {
+    let catalog = Catalog::embedded();
+    let (outcome, refused) = match events::accept(&ports, &catalog, kind, &payload, max_age) {
         Ok(Event::Command(event)) => {
             facteur::spin::about_event(&event);
             let catalog = Catalog::embedded();

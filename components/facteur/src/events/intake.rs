@@ -28,7 +28,14 @@ pub fn admit_record(kind: Kind, record: &[u8]) -> Result<Event, String> {
 /// on, or the dead letter of a refused one, logged with the reason (undecodable, the other kind,
 /// a CommandEvent whose ids are not snowflakes, whose options do not map, or older than
 /// `max_age` seconds, or without a timestamp). Nothing else has been done with a refused message.
-pub fn accept(ports: &impl Ports, kind: Kind, payload: &[u8], max_age: u64) -> Result<Event, DeadLetter> {
+/// `catalog` is the one the command then runs with (built once per message).
+pub fn accept(
+    ports: &impl Ports,
+    catalog: &Catalog,
+    kind: Kind,
+    payload: &[u8],
+    max_age: u64,
+) -> Result<Event, DeadLetter> {
     let event = match decode(payload) {
         Ok(event) => event,
         Err(reason) => {
@@ -39,7 +46,7 @@ pub fn accept(ports: &impl Ports, kind: Kind, payload: &[u8], max_age: u64) -> R
     let reason = if event.kind() != kind {
         format!("it arrived on the {} channel, which carries {} only", kind.name(), kind.many())
     } else if let Event::Command(command) = &event
-        && let Err(refusal) = command.screen(&Catalog::embedded(), ports.now(), max_age)
+        && let Err(refusal) = command.screen(catalog, ports.now(), max_age)
     {
         refusal.to_string()
     } else {

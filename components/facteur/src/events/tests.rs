@@ -247,7 +247,7 @@ mod worker {
             history_ttl: 3600,
             trace: Default::default(),
         };
-        match accept(world, kind, payload, 900) {
+        match accept(world, &Catalog::embedded(), kind, payload, 900) {
             Ok(Event::Command(event)) => {
                 let settings = CommandSettings { trace: event.trace(), ..settings };
                 let done = block_on(command::run_event(world, &settings, &Catalog::embedded(), &event));
