@@ -1,5 +1,5 @@
 //! Discord messages as a member would read them, in a terminal: content, embeds (title, link,
-//! fields), and buttons with their custom ids.
+//! fields), attached files, and buttons with their custom ids.
 
 use serde_json::Value;
 
@@ -18,6 +18,11 @@ pub fn message(title: &str, message: &Value) -> String {
     for embed in message["embeds"].as_array().into_iter().flatten() {
         out.push("│".to_owned());
         embed_lines(embed, &mut out);
+    }
+    // Files come as attachments Discord keeps (the playground's too: id, filename, size, url).
+    for file in message["attachments"].as_array().into_iter().flatten() {
+        let size = file["size"].as_u64().map(|b| format!(" ({b} bytes)")).unwrap_or_default();
+        out.push(format!("│ [file] {}{size}", file["filename"].as_str().unwrap_or("?")));
     }
     let buttons = buttons(message);
     if !buttons.is_empty() {
@@ -148,6 +153,13 @@ mod tests {
         assert_eq!(text, expected);
         assert_eq!(phase(&message).as_deref(), Some("Pending"));
         assert_eq!(buttons(&message)[1].custom_id.as_deref(), Some("workflow:refresh:argo:plan-1"));
+    }
+
+    #[test]
+    fn attached_files_are_named_with_their_size() {
+        let message =
+            json!({"content": "Last lines", "attachments": [{"id": "1", "filename": "plan-1.log", "size": 20001}]});
+        assert!(super::message("reply", &message).contains("│ [file] plan-1.log (20001 bytes)"));
     }
 
     #[test]

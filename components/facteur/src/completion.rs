@@ -48,28 +48,34 @@ impl<'a> Run<'a> {
 pub async fn tell(ports: &impl Ports, run: Run<'_>, message: Message) -> Result<(), String> {
     let Run { record, reply, workflow, phase, threads } = run;
     let to = Recipient::of_record(record, reply);
-    let Some(user) = record.user_id.as_deref().filter(|u| is_snowflake(u) && phase.is_finished()) else {
-        return deliver(ports, &to, &message).await;
-    };
+    let user = record.user_id.as_deref().filter(|u| is_snowflake(u) && phase.is_finished());
     let token_valid = !to.token.is_empty() && ports.now() < to.token_expires_at;
-    if threads {
-        match thread(ports, &to, workflow, token_valid).await {
-            Ok(thread) => {
-                if token_valid {
-                    deliver(ports, &to, &message).await?;
-                }
-                let posted = ports.discord().post_to_channel(&thread, &message.mention(user)).await;
-                return posted.map_err(|e| format!("could not post in the thread of {workflow}: {e}"));
-            }
-            Err(why) => ports.log(format!("no thread for {workflow}: {why}; its completion goes to its message")),
+    let thread = match (user, threads) {
+        (Some(_), true) => thread(ports, &to, workflow, token_valid)
+            .await
+            .map_err(|why| ports.log(format!("no thread for {workflow}: {why}; its completion goes to its message")))
+            .ok(),
+        _ => None,
+    };
+    // The run's message: edited while the token is valid; after, posted in the channel, a new
+    // message that carries the ping itself; not at all when the thread gets the completion.
+    let update_pings = user.is_some() && !token_valid && thread.is_none();
+    if token_valid || thread.is_none() {
+        let update = match user.filter(|_| update_pings) {
+            Some(user) => message.clone().mention(user),
+            None => message.clone(),
+        };
+        deliver(ports, &to, &update).await?;
+    }
+    let Some(user) = user.filter(|_| !update_pings) else { return Ok(()) };
+    // The ping: in the thread, else a follow-up with the interaction token.
+    let sent = match &thread {
+        Some(thread) => ports.discord().post_to_channel(thread, &message.mention(user)).await,
+        None => {
+            let ping = Message::new(message.content.unwrap_or_default()).mention(user);
+            ports.discord().follow_up(&to.application_id, &to.token, &ping).await
         }
-    }
-    if !token_valid {
-        return deliver(ports, &to, &message.mention(user)).await;
-    }
-    deliver(ports, &to, &message).await?;
-    let ping = Message::new(message.content.unwrap_or_default()).mention(user);
-    let sent = ports.discord().follow_up(&to.application_id, &to.token, &ping).await;
+    };
     sent.map_err(|e| format!("could not tell the requester of {workflow}: {e}"))
 }
 

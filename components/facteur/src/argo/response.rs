@@ -171,9 +171,21 @@ fn first_failed<'a>(nodes: impl Iterator<Item = &'a Node> + Clone) -> Option<Str
 }
 
 /// The failing step in Argo's `{{workflow.failures}}`, the JSON list of failed nodes an exit
-/// handler can pass on (`displayName`, `message`, `phase`, …), as `step: message`.
+/// handler can pass on (`displayName`, `message`, `phase`, …), as `step: message`. Read as a
+/// `Value`, which the lifecycle worker decodes anyway (a typed list would add ~6 KB to it).
 pub fn failed_step(failures: &str) -> Option<String> {
-    let nodes: Vec<Node> = serde_json::from_str(failures).ok()?;
+    let nodes: serde_json::Value = serde_json::from_str(failures).ok()?;
+    let text = |node: &serde_json::Value, key: &str| node[key].as_str().unwrap_or_default().to_owned();
+    let nodes: Vec<Node> = nodes
+        .as_array()?
+        .iter()
+        .map(|n| Node {
+            display_name: text(n, "displayName"),
+            kind: text(n, "type"),
+            phase: text(n, "phase"),
+            message: n["message"].as_str().map(str::to_owned),
+        })
+        .collect();
     first_failed(nodes.iter())
 }
 
