@@ -15,8 +15,6 @@
 //! Members holding a role listed under `unlimited` (every command) or `<command>:unlimited` in
 //! the role map are exempt. A store that cannot count refuses the run (deny by default).
 
-use serde::Serialize;
-
 use crate::catalog::{Limits, Rate};
 use crate::policy::{Caller, Policy};
 use crate::ports::KeyValue;
@@ -30,8 +28,7 @@ pub const EXEMPT_KEY: &str = "unlimited";
 const PREFIX: &str = "limit:";
 
 /// What a limit counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// The invoking member's runs of the command.
     Member,
@@ -41,8 +38,18 @@ pub enum Scope {
     Guild,
 }
 
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Command => "command",
+            Self::Guild => "guild",
+        }
+    }
+}
+
 /// Why a run was not started: the limit it would exceed and when that limit's window ends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exceeded {
     pub limit: Scope,
     pub runs: u64,
@@ -85,7 +92,9 @@ impl Refusal {
     /// The audit line's details.
     pub fn details(&self) -> serde_json::Value {
         match self {
-            Self::Exceeded(e) => serde_json::to_value(e).expect("limits always serialise"),
+            Self::Exceeded(e) => serde_json::json!({
+                "limit": e.limit.as_str(), "runs": e.runs, "per_secs": e.per_secs, "retry_at": e.retry_at,
+            }),
             Self::Unavailable(error) => serde_json::json!({ "error": error }),
         }
     }
@@ -113,12 +122,7 @@ pub fn exempt(policy: &Policy, command: &str, caller: &Caller) -> bool {
 /// window ends (windows are aligned on the Unix epoch, so every instance agrees on them).
 pub fn counter(command: &str, scope: Scope, id: &str, rate: Rate, now: u64) -> (String, u64) {
     let end = now - now % rate.per_secs + rate.per_secs;
-    let scope = match scope {
-        Scope::Member => "member",
-        Scope::Command => "command",
-        Scope::Guild => "guild",
-    };
-    (format!("{PREFIX}{end}:{command}:{scope}:{id}"), end)
+    (format!("{PREFIX}{end}:{command}:{}:{id}", scope.as_str()), end)
 }
 
 /// Whether `key` is a counter whose window ended by `now` (for the sweep).
