@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use facteur::catalog::Catalog;
 use facteur_playground::argo::Clock;
+use facteur_playground::faults::Faults;
 use facteur_playground::playground::{Options, Playground};
 
 #[derive(clap::Args)]
@@ -30,6 +31,14 @@ pub struct Args {
     /// Seconds a run stays Running before it succeeds (or fails, when an option contains "fail").
     #[arg(long, default_value_t = 20.0)]
     running_secs: f64,
+    /// Transport faults of the Argo stand-in, by request count: `late=N:MS` (every N-th answered
+    /// after MS milliseconds, having taken effect), `dropped=N` (taken, connection closed
+    /// unanswered), `unreachable=N:MS` (port closed for MS), comma-separated.
+    #[arg(long, value_parser = Faults::parse, default_value = "")]
+    argo_faults: Faults,
+    /// The same for the Discord stand-in.
+    #[arg(long, value_parser = Faults::parse, default_value = "")]
+    discord_faults: Faults,
 }
 
 /// The catalog's WorkflowTemplates, (namespace, name), and its command names.
@@ -68,6 +77,8 @@ async fn serve(args: &Args) -> Result<()> {
     let playground = Playground::start(options)
         .await
         .context("starting the playground (is a port taken? --argo-port, --discord-port)")?;
+    playground.argo.server.inject(args.argo_faults);
+    playground.discord.server.inject(args.discord_faults);
     println!("{}", playground.instructions());
     playground.on_activity(|line| println!("[{}] {line}", chrono_free_clock()));
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
