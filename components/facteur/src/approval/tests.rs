@@ -242,3 +242,26 @@ fn an_expired_request_cannot_be_approved() {
     assert!(late["data"]["content"].as_str().unwrap().contains("expired (15 minutes)"), "{late}");
     assert!(world.argo.requests.borrow().is_empty());
 }
+
+#[test]
+fn a_command_that_needs_approval_cannot_come_through_the_event_pipeline() {
+    use crate::events::{CommandEvent, DiscordMember, DiscordUser};
+    let world = Memory::default();
+    let event = CommandEvent {
+        provider: "discord".into(),
+        interaction_id: REQUEST.into(),
+        application_id: "1170000000000000000".into(),
+        command: "release".into(),
+        token: "tok".into(),
+        options: [("project".to_owned(), "lab".to_owned()), ("branch".to_owned(), "main".to_owned())].into(),
+        guild_id: "1100000000000000000".into(),
+        channel_id: "1110000000000000000".into(),
+        user: Some(DiscordUser { id: REQUESTER.into(), username: "ada".into(), ..DiscordUser::default() }),
+        member: Some(DiscordMember { id: REQUESTER.into(), roles: vec![OPS.into(), APPROVERS.into()] }),
+        ..CommandEvent::default()
+    };
+    let outcome = block_on(crate::command::run_event(&world, &settings(), &Catalog::embedded(), &event));
+    assert_eq!(outcome.message.content.as_deref(), Some("`/release` cannot be run through the event pipeline."));
+    assert!(outcome.refused.is_some());
+    assert!(world.argo.requests.borrow().is_empty(), "approval is not bypassed");
+}
