@@ -301,3 +301,35 @@ fn the_granting_roles_identity_submits_with_its_service_account_and_token() {
     assert_eq!(request.body.unwrap()["submitOptions"]["serviceAccount"], "deployer");
     assert_eq!(world.argo.authorizations.borrow()[0].as_deref(), Some("Bearer dep"));
 }
+
+#[test]
+fn commands_from_kafka_share_the_members_limit() {
+    use crate::events::{CommandEvent, DiscordMember, DiscordUser};
+    let world = Memory::default();
+    world.argo.answer(|_| Ok(workflow("plan-1", USER)));
+    let catalog = Catalog::embedded();
+    let runs = catalog.command("plan").unwrap().workflow.as_ref().unwrap().limits.unwrap().member.unwrap().runs;
+    let event = |i: u64| CommandEvent {
+        provider: "discord".into(),
+        interaction_id: (1_190_000_000_000_000_100 + i).to_string(),
+        application_id: "1170000000000000000".into(),
+        command: "plan".into(),
+        token: format!("tok-{i}"),
+        options: [("objective".to_owned(), "Ship it".to_owned())].into(),
+        guild_id: "1100000000000000000".into(),
+        channel_id: "1110000000000000000".into(),
+        user: Some(DiscordUser { id: USER.into(), username: "ada".into(), ..DiscordUser::default() }),
+        member: Some(DiscordMember { id: USER.into(), roles: vec![OPS.into()] }),
+        ..CommandEvent::default()
+    };
+    // The member already ran it once over HTTP in this window.
+    assert!(
+        admit(&world, &settings().policy, catalog.command("plan").unwrap(), &plan("9", USER, &[OPS], objective()))
+            .is_ok()
+    );
+    let outcomes: Vec<_> =
+        (0..runs + 2).map(|i| block_on(run_event(&world, &settings(), &catalog, &event(i)))).collect();
+    let limited = outcomes.iter().filter(|o| text(&o.message).contains("Try again <t:")).count();
+    assert_eq!(limited as u64, 3, "the HTTP run and the events count against one limit");
+    assert_eq!(world.argo.requests.borrow().len() as u64, runs - 1);
+}
