@@ -22,13 +22,12 @@ use facteur::audit::{Level, Trace};
 use facteur::cloudevents::{self, Gate, MAX_RECORD};
 use facteur::config::{BridgeSettings, queue_variables};
 use facteur::events;
-use facteur::spin::{component, log, respond, set_trace, variables};
-use spin_sdk::http::{IncomingRequest, Method, Response, ResponseOutparam};
+use facteur::spin::{Response, component, log, respond, set_trace, variables};
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 
-// Answers through the outparam: spin-sdk's conversion of a returned `Response` links `anyhow`
-// and std's backtrace printer (about 50 KB, BENCHMARKS.md).
+// Answers through the outparam (`facteur::spin::respond`, which says why).
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     respond(out, accept(req).await).await
@@ -101,7 +100,7 @@ fn publish(settings: &BridgeSettings, data: Vec<u8>) -> Response {
     match published.as_deref() {
         Ok([RedisResult::Int64(receivers), ..]) if *receivers > 0 => {
             let body = serde_json::json!({ "status": "published" }).to_string();
-            Response::builder().status(202).header("content-type", "application/json").body(body).build()
+            Response::json(202, body)
         }
         Ok(_) => {
             log(
@@ -121,5 +120,5 @@ fn publish(settings: &BridgeSettings, data: Vec<u8>) -> Response {
 /// A refusal: `{"error": reason}`.
 fn answer(status: u16, reason: &str) -> Response {
     let body = serde_json::json!({ "error": reason }).to_string();
-    Response::builder().status(status).header("content-type", "application/json").body(body).build()
+    Response::json(status, body)
 }

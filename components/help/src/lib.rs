@@ -6,14 +6,13 @@ use facteur::catalog::Catalog;
 use facteur::command;
 use facteur::discord::{Interaction, InteractionResponse};
 use facteur::policy::{Caller, Policy};
-use facteur::spin::{Stdout, component, misconfigured, receive, reply, respond, variables};
-use spin_sdk::http::{IncomingRequest, Response, ResponseOutparam};
+use facteur::spin::{Response, Stdout, component, misconfigured, receive, reply, respond, variables};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
 const COMMAND: &str = "help";
 
-// Answers through the outparam: spin-sdk's conversion of a returned `Response` links `anyhow`
-// and std's backtrace printer (about 50 KB, BENCHMARKS.md).
+// Answers through the outparam (`facteur::spin::respond`, which says why).
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     respond(out, answer(req).await).await

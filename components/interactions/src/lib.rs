@@ -11,12 +11,11 @@ use facteur::audit::Level;
 use facteur::catalog::Catalog;
 use facteur::discord::{InteractionResponse, InteractionType};
 use facteur::routing::{Target, route};
-use facteur::spin::{component, log, misconfigured, receive_unverified, reject, reply, respond, variables};
-use spin_sdk::http::{IncomingRequest, Response, ResponseOutparam};
+use facteur::spin::{Response, component, log, misconfigured, receive_unverified, reject, reply, respond, variables};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
-// Answers through the outparam: spin-sdk's conversion of a returned `Response` links `anyhow`
-// and std's backtrace printer (about 50 KB, BENCHMARKS.md).
+// Answers through the outparam (`facteur::spin::respond`, which says why).
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     respond(out, answer(req).await).await
@@ -32,7 +31,7 @@ async fn answer(req: IncomingRequest) -> Response {
     let (request, interaction) = match receive_unverified(req, &verifier).await {
         Ok(received) => received,
         Err(refusal) => {
-            log(Level::Info, "request_refused", &format!("refused a request: {}", refusal.status()));
+            log(Level::Info, "request_refused", &format!("refused a request: {}", refusal.status));
             return refusal;
         }
     };
@@ -59,11 +58,11 @@ async fn answer(req: IncomingRequest) -> Response {
         }
         Target::Component { command, component } => match request.forward(component).await {
             // An answer, or the component's own refusal of the request (a bad signature: 401).
-            Ok(response) if (200..300).contains(response.status()) || *response.status() == 401 => response,
+            Ok(response) if (200..300).contains(&response.status) || response.status == 401 => response,
             failure => {
                 let cause = match failure {
-                    Ok(response) => format!("status {}", response.status()),
-                    Err(e) => e.to_string(),
+                    Ok(response) => format!("status {}", response.status),
+                    Err(e) => e,
                 };
                 log(
                     Level::Error,

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use spin_sdk::http::{Method, Request};
+use spin_sdk::http::Method;
 
-use super::outbound::{SendFailure, send_capped};
+use super::outbound::{Outgoing, SendFailure, send_capped};
 use crate::argo::{self, ArgoError, ArgoRequest};
 use crate::config::ArgoSettings;
 use crate::ports::{Argo, Deadline, INLINE_DEADLINE};
@@ -32,18 +32,15 @@ impl Argo for SpinArgo {
             argo::Method::Post => Method::Post,
             argo::Method::Put => Method::Put,
         };
-        let mut builder = Request::builder();
-        builder
-            .method(method)
-            .uri(format!("{}{}", settings.server_url, request.path))
-            .header("accept", "application/json");
+        let mut builder = Outgoing::new(method, format!("{}{}", settings.server_url, request.path));
+        builder.header("accept", "application/json");
         if let Some(authorization) = authorization.or(settings.authorization.as_deref()) {
             builder.header("authorization", authorization);
         }
         if let Some(body) = &request.body {
             builder.header("content-type", "application/json").body(body.to_string());
         }
-        send_capped(builder.build(), deadline, MAX_ANSWER).await.map_err(|e| match e {
+        send_capped(builder, deadline, MAX_ANSWER).await.map_err(|e| match e {
             SendFailure::Timeout => ArgoError::Timeout,
             SendFailure::NotSent(e) => ArgoError::NotSent(e),
             SendFailure::Failed(e) => ArgoError::Unreachable(e),

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use spin_sdk::http::{Method, Request};
+use spin_sdk::http::Method;
 
-use super::outbound::{SendFailure, send_capped, sleep};
+use super::outbound::{Outgoing, SendFailure, send_capped, sleep};
 use crate::config::DiscordSettings;
 use crate::discord::Message;
 use crate::discord::rate_limit::{MAX_ATTEMPTS, MAX_TOTAL_WAIT, MAX_WAIT, backoff, retry_after, retryable};
@@ -125,15 +125,16 @@ async fn send(
     let idempotent = matches!(method, Method::Patch | Method::Get);
     let mut waited = Duration::ZERO;
     for attempt in 1.. {
-        let mut request = Request::builder();
-        request.method(method.clone()).uri(url).header("user-agent", USER_AGENT);
+        let mut request = Outgoing::new(method.clone(), url);
+        request.header("user-agent", USER_AGENT);
         if !body.is_empty() {
             request.header("content-type", content_type.as_str());
         }
         if let Some(authorization) = authorization {
             request.header("authorization", authorization);
         }
-        let (wait, failure) = match send_capped(request.body(body.clone()).build(), TIMEOUT, MAX_ANSWER).await {
+        request.body(body.clone());
+        let (wait, failure) = match send_capped(request, TIMEOUT, MAX_ANSWER).await {
             Ok((status, answer)) if (200..300).contains(&status) => return Ok(answer),
             Ok((status, answer)) => {
                 let text = String::from_utf8_lossy(&answer);

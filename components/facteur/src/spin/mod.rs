@@ -19,7 +19,7 @@ use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
-use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingResponse, Request, Response, ResponseOutparam};
+use spin_sdk::http::{Fields, IncomingRequest, IncomingResponse, Method, OutgoingResponse, ResponseOutparam};
 
 use crate::admission::{self, MAX_BODY, Received, Rejection};
 use crate::answer::Answer;
@@ -145,18 +145,19 @@ impl InteractionRequest {
     }
 
     /// Forwards the untouched body and signature headers to `component` by service chaining.
-    pub async fn forward(&self, component: &str) -> Result<Response, spin_sdk::http::SendError> {
-        let mut request = Request::builder();
-        request
-            .method(Method::Post)
-            .uri(crate::routing::chain_url(component, &self.path))
-            .header("content-type", "application/json");
+    pub async fn forward(&self, component: &str) -> Result<Response, String> {
+        let mut request = outbound::Outgoing::new(Method::Post, crate::routing::chain_url(component, &self.path));
+        request.header("content-type", "application/json");
         for (name, value) in [(SIGNATURE_HEADER, &self.signature), (TIMESTAMP_HEADER, &self.timestamp)] {
             if let Some(value) = value {
-                request.header(name, value.as_str());
+                request.header(name, value);
             }
         }
-        spin_sdk::http::send(outbound::Outgoing(request.body(self.body.clone()).build())).await
+        request.body(self.body.clone());
+        let answer: IncomingResponse = spin_sdk::http::send(request).await.map_err(|e| e.to_string())?;
+        let (status, headers) = (answer.status(), answer.headers().entries());
+        let body = answer.into_body().await.map_err(|e| format!("reading the answer: {e}"))?;
+        Ok(Response { status, headers, body })
     }
 }
 
@@ -188,25 +189,33 @@ pub fn misconfigured(component: &str, error: &dyn std::fmt::Display) -> Response
 
 /// 200 with an interaction response.
 pub fn reply(response: &InteractionResponse) -> Response {
-    json(200, response.to_json())
+    Response::json(200, response.to_json())
 }
 
 /// A refusal with a JSON body `{"error": reason}`.
 pub fn reject(rejection: &Rejection) -> Response {
-    json(rejection.status, serde_json::json!({ "error": rejection.reason }).to_string().into_bytes())
+    Response::json(rejection.status, serde_json::json!({ "error": rejection.reason }).to_string())
 }
 
-fn json(status: u16, body: Vec<u8>) -> Response {
-    Response::builder().status(status).header("content-type", "application/json").body(body).build()
+/// A component's HTTP answer. Not spin-sdk's `Response`: see [`outbound::Outgoing`] for why.
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Vec<u8>,
 }
 
-/// Sends `response` through the outparam, for handlers that keep working afterwards.
+impl Response {
+    pub fn json(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self { status, headers: vec![("content-type".into(), b"application/json".to_vec())], body: body.into() }
+    }
+}
+
+/// Sends `response` through the outparam (also for handlers that keep working afterwards:
+/// spin-sdk's conversion of a returned `Response` makes `anyhow` errors, see [`outbound::Outgoing`]).
 pub async fn respond(out: ResponseOutparam, response: Response) {
-    let headers: Vec<(String, Vec<u8>)> =
-        response.headers().map(|(name, value)| (name.to_owned(), value.as_bytes().to_vec())).collect();
-    let outgoing = OutgoingResponse::new(Fields::from_list(&headers).expect("valid response headers"));
-    outgoing.set_status_code(*response.status()).expect("a valid status");
-    if let Err(e) = out.set_with_body(outgoing, response.into_body()).await {
+    let outgoing = OutgoingResponse::new(Fields::from_list(&response.headers).expect("valid response headers"));
+    outgoing.set_status_code(response.status).expect("a valid status");
+    if let Err(e) = out.set_with_body(outgoing, response.body).await {
         log(Level::Warn, "response_failed", &format!("could not send the response: {e}"));
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::future::{Either, select};
 use spin_sdk::http::conversions::TryIntoOutgoingRequest;
-use spin_sdk::http::{Fields, IncomingResponse, OutgoingRequest, Request, Scheme, send};
+use spin_sdk::http::{Fields, IncomingResponse, Method, OutgoingRequest, Scheme, send};
 use wasi::clocks::monotonic_clock;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,9 +24,9 @@ pub enum SendFailure {
 
 /// Sends `request` within `timeout`, reading at most `cap` bytes of the answer's body (an answer is
 /// untrusted: a larger one is refused, not buffered). The deadline covers the body too.
-pub async fn send_capped(request: Request, timeout: Duration, cap: usize) -> Result<(u16, Vec<u8>), SendFailure> {
+pub async fn send_capped(request: Outgoing, timeout: Duration, cap: usize) -> Result<(u16, Vec<u8>), SendFailure> {
     let exchange = async {
-        let response: IncomingResponse = send(Outgoing(request)).await.map_err(|e| {
+        let response: IncomingResponse = send(request).await.map_err(|e| {
             use spin_sdk::http::{ErrorCode, SendError};
             let text = e.to_string();
             match e {
@@ -61,32 +61,54 @@ pub async fn send_capped(request: Request, timeout: Duration, cap: usize) -> Res
     }
 }
 
-/// A request as wasi-http's outgoing request, the way spin-sdk converts one, with its failures as
-/// text: spin-sdk's own conversion makes `anyhow::Error`s, whose `Debug` links std's backtrace
-/// printer and symbol demangler (about 50 KB of every component, BENCHMARKS.md).
-pub struct Outgoing(pub Request);
+/// A request facteur sends: spin-sdk's `Request` keeps its headers in a map of lowercased names
+/// and parses its URI with the `http` crate, which with the `Response` below cost about 25 KB of
+/// every component (Unicode case tables, hashing); and its conversion makes `anyhow` errors, whose
+/// `Debug` links std's backtrace printer and demangler (about 50 KB more). BENCHMARKS.md.
+pub struct Outgoing {
+    method: Method,
+    url: String,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+}
+
+impl Outgoing {
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Self { method, url: url.into(), headers: Vec::new(), body: Vec::new() }
+    }
+
+    pub fn header(&mut self, name: &str, value: &str) -> &mut Self {
+        self.headers.push((name.to_owned(), value.as_bytes().to_vec()));
+        self
+    }
+
+    pub fn body(&mut self, body: impl Into<Vec<u8>>) -> &mut Self {
+        self.body = body.into();
+        self
+    }
+}
 
 impl TryIntoOutgoingRequest for Outgoing {
     type Error = String;
 
     fn try_into_outgoing_request(self) -> Result<(OutgoingRequest, Option<Vec<u8>>), String> {
-        let request = self.0;
-        let headers: Vec<(String, Vec<u8>)> =
-            request.headers().map(|(name, value)| (name.to_owned(), value.as_bytes().to_vec())).collect();
-        let outgoing = OutgoingRequest::new(Fields::from_list(&headers).map_err(|e| format!("invalid headers: {e}"))?);
-        outgoing.set_method(request.method()).map_err(|()| format!("invalid method {}", request.method()))?;
-        // As spin-sdk reads the URI (`Request::parse_uri`, `is_https`, `authority`).
-        let uri =
-            http::Uri::try_from(request.uri()).or_else(|_| http::Uri::try_from(format!("http://{}", request.uri())));
-        let uri = uri.as_ref().ok();
-        let path = request.path_and_query();
-        outgoing.set_path_with_query(path).map_err(|()| format!("invalid path `{}`", path.unwrap_or_default()))?;
-        let https = uri.and_then(|u| u.scheme()).is_none_or(|s| s == &http::uri::Scheme::HTTPS);
-        outgoing.set_scheme(Some(if https { &Scheme::Https } else { &Scheme::Http })).map_err(|()| "invalid scheme")?;
-        // wasi-http requires an authority.
-        let authority = uri.and_then(|u| u.authority()).map_or(if https { ":443" } else { ":80" }, |a| a.as_str());
-        outgoing.set_authority(Some(authority)).map_err(|()| format!("invalid authority `{authority}`"))?;
-        Ok((outgoing, Some(request.into_body())))
+        // Never the URL: a Discord webhook's path holds the interaction token.
+        let invalid = |what: &str| format!("the request's {what} is invalid");
+        // facteur's URLs are absolute: configured origins (`config::origin`) and service chaining.
+        let (scheme, rest) = self.url.split_once("://").ok_or_else(|| invalid("URL"))?;
+        let scheme = match scheme {
+            "http" => Scheme::Http,
+            "https" => Scheme::Https,
+            _ => return Err(invalid("scheme")),
+        };
+        let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+        let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
+        let request = OutgoingRequest::new(Fields::from_list(&self.headers).map_err(|_| invalid("headers"))?);
+        request.set_method(&self.method).map_err(|()| invalid("method"))?;
+        request.set_scheme(Some(&scheme)).map_err(|()| invalid("scheme"))?;
+        request.set_authority(Some(authority)).map_err(|()| invalid("authority"))?;
+        request.set_path_with_query(Some(&path)).map_err(|()| invalid("path"))?;
+        Ok((request, Some(self.body)))
     }
 }
 
