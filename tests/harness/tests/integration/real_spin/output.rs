@@ -127,3 +127,30 @@ async fn completion_pings_the_requester_only_with_when_how_long_and_the_failing_
         assert!(w.discord.channel_posts().is_empty(), "the token was valid: nothing in the channel");
     }
 }
+
+#[tokio::test]
+async fn with_threads_the_completion_goes_to_a_thread_on_the_runs_message() {
+    let Some((spins, redis)) = runtimes().await else { return };
+    for spin in spins {
+        let w = spin_world(spin, &redis, own_lifecycle).await;
+        // `/review` has `threads: true` in the shipped catalog.
+        let id = next_id();
+        let options = json!([opt("project", "lab"), opt("artifact", "PR-1")]);
+        assert_eq!(w.send(slash(&id, "review", options, &[OPS])).await.json(), json!({"type": 5}));
+        let (name, token) = (format!("review-{id}"), format!("token-{id}"));
+        w.edit_for(&token).await;
+        report(&w, json!({"workflow": name, "namespace": "argo", "phase": "Succeeded"})).await;
+        let post = eventually(WAIT, async || w.discord.channel_posts().into_iter().next())
+            .await
+            .unwrap_or_else(|| panic!("spin {}: nothing posted; logs:\n{}", spin.version, w.spin.logs()));
+        let original = w.discord.original(&token).unwrap();
+        let thread = &w.discord.threads()[0];
+        assert_eq!(thread["id"], original["id"], "a thread on the run's message has its id");
+        assert_eq!((&thread["parent_id"], &thread["name"]), (&json!(crate::common::CHANNEL), &json!(name)));
+        assert_eq!(post.0, original["id"].as_str().unwrap(), "posted in the thread");
+        assert_eq!(content(&post.1), format!("<@{USER}> `/review` run `{name}` is **Succeeded**."));
+        assert_eq!(post.1["allowed_mentions"], json!({"parse": [], "users": [USER]}));
+        assert!(w.discord.followups(&token).is_empty(), "the thread has the ping");
+        assert!(w.discord.violations().is_empty(), "spin {}: {:?}", spin.version, w.discord.violations());
+    }
+}
