@@ -41,7 +41,8 @@ pub struct Args {
     discord_faults: Faults,
 }
 
-/// The catalog's WorkflowTemplates, (namespace, name), and its command names.
+/// The catalog's WorkflowTemplates, (namespace, name), and the role map keys the playground
+/// grants: its command names and their approvers' keys (approve as another member, `--user`).
 fn from_catalog() -> (Vec<(String, String)>, Vec<String>) {
     let catalog = Catalog::embedded();
     let mut templates = Vec::new();
@@ -55,7 +56,8 @@ fn from_catalog() -> (Vec<(String, String)>, Vec<String>) {
             }
         }
     }
-    (templates, catalog.commands.iter().map(|c| c.name.clone()).collect())
+    let approvers = catalog.commands.iter().filter_map(|c| c.approval.as_ref().map(|a| a.approvers.clone()));
+    (templates, catalog.commands.iter().map(|c| c.name.clone()).chain(approvers).collect())
 }
 
 pub fn run(args: &Args) -> Result<()> {

@@ -31,7 +31,8 @@ pub struct Options {
     pub app: Option<String>,
     /// The WorkflowTemplates the Argo stand-in has: (namespace, name).
     pub templates: Vec<(String, String)>,
-    /// The commands the role map grants to [`ROLE`].
+    /// The role map keys granted to [`ROLE`]: the commands, and `release:approve` (a request for
+    /// `/release` is approved by another member: `facteur interact --user <id> --click Approve`).
     pub commands: Vec<String>,
 }
 
@@ -43,7 +44,7 @@ impl Default for Options {
             clock: Clock::default(),
             app: None,
             templates: vec![("argo".into(), "facteur-dispatch".into())],
-            commands: ["help", "plan", "implement", "review", "dispatch", "release", "workflow"]
+            commands: ["help", "plan", "implement", "review", "dispatch", "release", "release:approve", "workflow"]
                 .map(String::from)
                 .to_vec(),
         }
