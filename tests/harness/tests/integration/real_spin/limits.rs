@@ -1,4 +1,5 @@
-//! Rate limits and identities under real Spin, on its SQLite key-value store: 64 concurrent
+//! Rate limits and identities under real Spin, on its SQLite key-value store (and on Redis, as
+//! the cluster's runtime config has it): 64 concurrent
 //! `/plan` by one member start exactly the catalog's limit of runs (`wasi:keyvalue` increments
 //! shared by Spin's concurrent instances), the others are told when to retry, an `unlimited`
 //! role is exempt; the granting role's identity picks the ServiceAccount and the Argo token
@@ -13,7 +14,7 @@ use facteur_harness::support::manifest_path;
 use serde_json::{Value, json};
 
 use super::{SpinWorld, content, runtimes, spin_world};
-use crate::common::{ADMIN, OPS, next_id, opt, slash};
+use crate::common::{ADMIN, OPS, USER, next_id, opt, slash};
 
 const DEPLOYER_TOKEN: &str = "deployer-t0ken";
 const DEFAULT_TOKEN: &str = "default-t0ken";
@@ -36,10 +37,13 @@ fn manifest_with_token_variable() -> PathBuf {
     dir.join("spin.toml")
 }
 
-async fn world(spin: &SpinBinary, redis: &str) -> SpinWorld {
+/// `kv_on_redis`: the key-value store on the test Redis, as on the cluster (else SQLite).
+async fn world(spin: &SpinBinary, redis: &str, kv_on_redis: bool) -> SpinWorld {
     spin.build().unwrap_or_else(|e| panic!("{e:#}"));
     let manifest = manifest_with_token_variable();
+    let kv = format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{redis}\"\n");
     spin_world(spin, redis, |b| {
+        let b = if kv_on_redis { b.runtime_config(&kv) } else { b };
         b.manifest(manifest)
             .variable("role_map", json!({"plan": [OPS, ADMIN], "unlimited": [ADMIN]}).to_string())
             .variable(
@@ -70,7 +74,7 @@ async fn a_member_starts_exactly_the_limit_under_64_concurrent_plans_with_their_
     let limit = catalog.command("plan").unwrap().workflow.as_ref().unwrap().limits.unwrap().member.unwrap();
     let runs = limit.runs as usize;
     for spin in spins {
-        let w = world(spin, &redis).await;
+        let w = world(spin, &redis, false).await;
         within_one_window(limit.per_secs, 20).await;
         let ids: Vec<String> = (0..64).map(|_| next_id()).collect();
         let answers = futures::future::join_all(
@@ -122,5 +126,28 @@ async fn a_member_starts_exactly_the_limit_under_64_concurrent_plans_with_their_
         assert!(w.argo.violations().is_empty(), "spin {}: {:?}", spin.version, w.argo.violations());
         let logs = w.spin.logs();
         assert!(!logs.contains(DEPLOYER_TOKEN) && !logs.contains(DEFAULT_TOKEN), "tokens are never logged");
+    }
+}
+
+#[tokio::test]
+async fn the_limit_holds_with_the_key_value_store_on_redis() {
+    let Some((spins, redis)) = runtimes().await else { return };
+    let catalog = Catalog::embedded();
+    let limit = catalog.command("plan").unwrap().workflow.as_ref().unwrap().limits.unwrap().member.unwrap();
+    for (n, spin) in spins.iter().enumerate() {
+        let w = world(spin, &redis, true).await;
+        // The test Redis is shared: a member of this run alone.
+        let member = format!("13{:017}", u64::from(std::process::id()) * 10 + n as u64);
+        within_one_window(limit.per_secs, 20).await;
+        let answers = futures::future::join_all((0..24).map(|_| {
+            let id = next_id();
+            let body = slash(&id, "plan", json!([opt("objective", "on redis")]), &[OPS]);
+            w.send(String::from_utf8(body).unwrap().replace(USER, &member).into_bytes())
+        }))
+        .await;
+        let deferred = answers.iter().filter(|a| a.json() == json!({"type": 5})).count();
+        assert_eq!(deferred, limit.runs as usize, "spin {}: logs:\n{}", spin.version, w.spin.logs());
+        w.edits(deferred).await;
+        assert_eq!(w.argo.workflows().len(), deferred);
     }
 }
