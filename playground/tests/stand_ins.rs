@@ -154,6 +154,11 @@ async fn on_the_clock_runs_move_through_their_phases_serve_logs_and_are_reported
         reports.iter().map(|r| r.json()["data"]["phase"].as_str().unwrap().to_owned()).collect();
     phases.sort();
     assert_eq!(phases, ["Failed", "Succeeded"]);
+    // The failed run's report names its failed step as Argo's `{{workflow.failures}}` would.
+    let failed = reports.iter().map(|r| r.json()).find(|r| r["data"]["phase"] == "Failed").unwrap();
+    let failures: Value = serde_json::from_str(failed["data"]["message"].as_str().unwrap()).unwrap();
+    assert_eq!(failures[0]["displayName"], "main");
+    assert!(failures[0]["message"].as_str().unwrap().contains("asked the playground for a failure"));
     assert_eq!(reports[0].header("x-facteur-bridge-secret"), Some("s3cret"));
     assert_eq!(reports[0].header("content-type"), Some("application/cloudevents+json"));
     assert_eq!(reports[0].json()["type"], "facteur.workflow.lifecycle");

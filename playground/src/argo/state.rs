@@ -130,6 +130,20 @@ pub(super) fn report(state: &State, key: &(String, String), phase: &str) {
             data[field] = value.into();
         }
     }
+    // A failed run reports its failed nodes as Argo's `{{workflow.failures}}` does (a JSON list).
+    let failures: Vec<Value> = wf["status"]["nodes"]
+        .as_object()
+        .into_iter()
+        .flat_map(|nodes| nodes.values())
+        .filter(|n| n["phase"] == "Failed" && n["message"].is_string())
+        .map(|n| {
+            json!({"displayName": n["displayName"], "message": n["message"], "templateName": n["displayName"],
+                        "phase": n["phase"], "podName": n["id"], "finishedAt": n["finishedAt"]})
+        })
+        .collect();
+    if !failures.is_empty() {
+        data["message"] = Value::Array(failures).to_string().into();
+    }
     let event = json!({
         "specversion": "1.0", "id": format!("{uid}-{phase}"), "source": format!("argo/{namespace}"),
         "type": "facteur.workflow.lifecycle", "data": data,
