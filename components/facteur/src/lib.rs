@@ -8,7 +8,8 @@
 //!   `catalog` (the commands), `history` (runs facteur remembers), `run_button` (custom ids),
 //!   `events` and `cloudevents` (the Kafka path), `time`.
 //! - Rules: `admission` (method, size, signature, JSON), `signature`, `policy` (the role map),
-//!   `routing`, `config` (Spin variables), `audit`, `replies` (what members read),
+//!   `limits` (runs started per window), `identities` (who a workflow runs as, with whose Argo
+//!   token), `routing`, `config` (Spin variables), `audit`, `replies` (what members read),
 //!   `workflow_safety` (templates that would run parameters as code).
 //! - Use cases over small ports (`ports`): `command` (admit, submit one workflow per
 //!   interaction, tell the member), `approval` (commands a second member approves) and `runs`
