@@ -21,3 +21,23 @@ async fn every_component_wasm_is_at_most_512_kib() {
         .collect();
     assert!(oversized.is_empty(), "over 512 KiB: {oversized:?}");
 }
+
+/// No component links `std::backtrace` and its symbol demangler (with `anyhow`, about 50 KB of
+/// each `.wasm`). They come with `anyhow` errors, which spin-sdk builds when it converts its own
+/// `Request` (`spin_sdk::http::send`) or a `Response` a handler returns: send with
+/// `facteur::spin::outbound::Outgoing` and answer with `facteur::spin::respond` (BENCHMARKS.md,
+/// Component sizes). Only `Backtrace::capture` reads `RUST_LIB_BACKTRACE`.
+#[tokio::test]
+async fn no_component_links_std_backtrace() {
+    let app = App::builder(manifest_path()).load().await.unwrap();
+    let manifest = Manifest::load(&manifest_path()).unwrap();
+    let linking: Vec<String> = app
+        .components()
+        .into_iter()
+        .filter(|id| {
+            let wasm = std::fs::read(&manifest.components[id].source).unwrap();
+            wasm.windows(18).any(|w| w == b"RUST_LIB_BACKTRACE")
+        })
+        .collect();
+    assert!(linking.is_empty(), "link std::backtrace (anyhow): {linking:?}");
+}
