@@ -3,9 +3,10 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::argo::Method;
+use crate::argo::{ArgoError, Method};
 use crate::audit::Trace;
 use crate::catalog::Catalog;
+use crate::history;
 use crate::policy::RoleMap;
 use crate::ports::memory::{Memory, block_on};
 
