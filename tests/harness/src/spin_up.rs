@@ -139,7 +139,7 @@ impl SpinUpBuilder {
         self
     }
 
-    /// No state directory (`--state-dir=`), hence no log files: components write to Spin's
+    /// No state directory (`--state-dir ""`), hence no log files: components write to Spin's
     /// stderr ([`SpinUp::output`]), as under SpinKube's shim. With log files, Spin 4.0.2 opens
     /// each component's two files again for every instance it creates
     /// (`StdioLoggingExecutorHooks::prepare_instance`), a cost per request that the cluster
@@ -186,8 +186,9 @@ impl SpinUpBuilder {
         if self.log_files {
             command.arg("--state-dir").arg(dir.join("state")).arg("--log-dir").arg(dir.join("logs"));
         } else {
-            // An empty value unsets it; `--log-dir` refuses one.
-            command.arg("--state-dir=");
+            // An empty value unsets it (`--log-dir` refuses one). Not `--state-dir=`: `spin up`
+            // hands that form on to each trigger of a multi-trigger app, which refuses it.
+            command.args(["--state-dir", ""]);
         }
         for (name, value) in &self.variables {
             command.args(["--variable", &format!("{name}={value}")]);

@@ -157,7 +157,7 @@ pub fn heading(setting: &Setting, cells: &[Cell]) -> Result<String> {
         if setting.log_files {
             "with `spin up`'s log files, which it opens again for every instance"
         } else {
-            "without log files (`--state-dir=`): components write to Spin's stderr, as under SpinKube's shim \
+            "without log files (`--state-dir \"\"`): components write to Spin's stderr, as under SpinKube's shim \
              (`--log-files`: `spin up`'s default, which opens each component's two files for every instance)"
         },
         text("node", &["--version"], setting.root).trim_start_matches('v'),
