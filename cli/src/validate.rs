@@ -158,7 +158,7 @@ fn role_identity_problems(manifest: &Document) -> Vec<String> {
         Err(e) => return vec![format!("spin.toml: variable `role_identities`: {e}")],
     };
     let readers = || manifest.component.iter().filter(|(_, c)| c.variables.contains_key("role_identities"));
-    facteur::identities::token_variables(roles.values())
+    facteur::identities::token_variables(&roles)
         .into_iter()
         .flat_map(|variable| token_problems(manifest, "`role_identities`", variable, readers()))
         .collect()

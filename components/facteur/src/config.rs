@@ -237,10 +237,10 @@ impl<F: Fn(&str) -> Option<String>> Variables<F> {
         };
         let mut resolved = Identities::default();
         for (role, named) in &roles {
-            resolved.roles.insert(role.clone(), resolve(named, var::ROLE_IDENTITIES)?);
+            resolved.roles.push((role.clone(), resolve(named, var::ROLE_IDENTITIES)?));
         }
         for (command, named) in &identities::catalog_names(commands) {
-            resolved.commands.insert(command.clone(), resolve(named, "the catalog")?);
+            resolved.commands.push((command.clone(), resolve(named, "the catalog")?));
         }
         Ok(resolved)
     }

@@ -12,8 +12,6 @@
 //! components (Spin lets a component read only the variables it maps); it is read when the
 //! component starts, and never logged.
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 
 use crate::catalog::{Command, is_kubernetes_name, is_variable_name};
@@ -46,11 +44,16 @@ impl Identity {
     }
 }
 
-/// What the role map and the catalog name, with the tokens read.
+/// What the role map and the catalog name, with the tokens read: `(role or command, identity)`
+/// lists (smaller in the components than maps; a handful of entries).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identities {
-    pub roles: BTreeMap<String, Identity>,
-    pub commands: BTreeMap<String, Identity>,
+    pub roles: Vec<(String, Identity)>,
+    pub commands: Vec<(String, Identity)>,
+}
+
+fn find<'a>(list: &'a [(String, Identity)], key: &str) -> Option<&'a Identity> {
+    list.iter().find(|(k, _)| k == key).map(|(_, identity)| identity)
 }
 
 impl Identities {
@@ -63,15 +66,15 @@ impl Identities {
             .roles
             .unwrap_or_default()
             .iter()
-            .find(|r| granted.is_some_and(|g| g.contains(*r)) && self.roles.contains_key(*r));
+            .find(|r| granted.is_some_and(|g| g.contains(*r)) && find(&self.roles, r).is_some());
         self.of(command, role.map(String::as_str))
     }
 
     /// The identity of `command` granted by `role`; unset fields fall back to the configured
     /// `argo_service_account` and `argo_token`.
     pub fn of(&self, command: &str, role: Option<&str>) -> Identity {
-        let by_role = role.and_then(|r| self.roles.get(r)).cloned().unwrap_or_default();
-        by_role.or(self.commands.get(command).unwrap_or(&Identity::default()))
+        let by_role = role.and_then(|r| find(&self.roles, r)).cloned().unwrap_or_default();
+        by_role.or(find(&self.commands, command).unwrap_or(&Identity::default()))
     }
 }
 
@@ -86,8 +89,11 @@ pub struct Named {
 }
 
 /// Parses `role_identities`: role snowflake → [`Named`]; every name checked.
-pub fn parse_roles(json: &str) -> Result<BTreeMap<String, Named>, String> {
-    let roles: BTreeMap<String, Named> = serde_json::from_str(json).map_err(|e| e.to_string())?;
+pub fn parse_roles(json: &str) -> Result<Vec<(String, Named)>, String> {
+    let roles: Vec<(String, Named)> = serde_json::from_str::<std::collections::BTreeMap<String, Named>>(json)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .collect();
     for (role, named) in &roles {
         if !(17..=20).contains(&role.len()) || !role.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("`{role}` is not a role snowflake (17 to 20 digits)"));
@@ -108,7 +114,7 @@ fn check(named: &Named) -> Result<(), String> {
 }
 
 /// What these catalog commands name.
-pub fn catalog_names<'a>(commands: impl IntoIterator<Item = &'a Command>) -> BTreeMap<String, Named> {
+pub fn catalog_names<'a>(commands: impl IntoIterator<Item = &'a Command>) -> Vec<(String, Named)> {
     commands
         .into_iter()
         .filter_map(|c| Some((c.name.clone(), c.workflow.as_ref()?)))
@@ -119,8 +125,8 @@ pub fn catalog_names<'a>(commands: impl IntoIterator<Item = &'a Command>) -> BTr
 
 /// Every token variable named in `role_identities` and the catalog (for `facteur config
 /// validate`: each must be declared in spin.toml and mapped into the command components).
-pub fn token_variables<'a>(names: impl IntoIterator<Item = &'a Named>) -> Vec<&'a str> {
-    let mut found: Vec<&str> = names.into_iter().filter_map(|n| n.argo_token.as_deref()).collect();
+pub fn token_variables<'a>(names: impl IntoIterator<Item = &'a (String, Named)>) -> Vec<&'a str> {
+    let mut found: Vec<&str> = names.into_iter().filter_map(|(_, n)| n.argo_token.as_deref()).collect();
     found.sort_unstable();
     found.dedup();
     found
@@ -157,8 +163,9 @@ mod tests {
             r#"{{"{DEPLOYER}": {{"service_account": "deployer", "argo_token": "argo_token_deployers"}}}}"#
         ))
         .unwrap();
-        assert_eq!(ok[DEPLOYER].argo_token.as_deref(), Some("argo_token_deployers"));
-        assert_eq!(token_variables(ok.values()), ["argo_token_deployers"]);
+        assert_eq!(ok[0].0, DEPLOYER);
+        assert_eq!(ok[0].1.argo_token.as_deref(), Some("argo_token_deployers"));
+        assert_eq!(token_variables(&ok), ["argo_token_deployers"]);
         for bad in [
             r#"{"deployers": {}}"#.to_owned(),
             format!(r#"{{"{DEPLOYER}": {{"service_account": "Deployer"}}}}"#),

@@ -208,7 +208,8 @@ fn identities_read_the_token_variables_they_name() {
     let catalog = crate::catalog::Catalog::embedded();
     let plan = catalog.command("plan").unwrap();
     let read = vars(&[("role_identities", &map), ("argo_token_deployers", "dep-token")]).identities([plan]).unwrap();
-    let identity = &read.roles[role];
+    let (granting, identity) = &read.roles[0];
+    assert_eq!(granting, role);
     assert_eq!(identity.service_account.as_deref(), Some("deployer"));
     assert_eq!(identity.authorization.as_deref(), Some("Bearer dep-token"));
     assert_eq!(
