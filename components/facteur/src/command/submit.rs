@@ -126,8 +126,13 @@ async fn submit_once(
         match call(ports, &argo::submit(spec), authorization).await {
             Ok(workflow) => return Ok((workflow, false)),
             // Ours if an earlier attempt of this delivery reached Argo; else an earlier delivery's.
+            // It exists, so a look-up without an answer is no failure: whose run it is, and how
+            // it stands, stays unknown.
             Err(ArgoError::AlreadyExists) => {
-                return call(ports, &argo::get(namespace, name), authorization).await.map(|wf| (wf, attempt == 1));
+                return match call(ports, &argo::get(namespace, name), authorization).await {
+                    Ok(workflow) => Ok((workflow, attempt == 1)),
+                    Err(_) => Err(ArgoError::Undetermined { workflow: name.clone() }),
+                };
             }
             // No connection was made: certainly not started; try again.
             Err(e @ ArgoError::NotSent(_)) => {

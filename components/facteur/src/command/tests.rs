@@ -334,3 +334,18 @@ fn commands_from_kafka_share_the_members_limit() {
     assert_eq!(limited as u64, 3, "the HTTP run and the events count against one limit");
     assert_eq!(world.argo.requests.borrow().len() as u64, runs - 1);
 }
+
+#[test]
+fn a_run_that_exists_but_cannot_be_read_is_never_reported_as_not_started() {
+    // Under load: the first submit took effect but its answer was late, so was the look-up's;
+    // the second submit says it exists (409) and the look-up after it is lost as well.
+    let world = Memory::default();
+    scripted(
+        &world,
+        vec![Err(ArgoError::Timeout), Err(ArgoError::AlreadyExists)],
+        vec![Err(ArgoError::Timeout), Err(ArgoError::Unreachable("reset".into()))],
+    );
+    let message = run(&world, &plan("1", USER, &[OPS], objective()));
+    assert_eq!(message.content.as_deref(), Some("`/plan` could not confirm whether its workflow started."));
+    assert!(text(&message).contains("/workflow status name:plan-1"), "{}", text(&message));
+}
