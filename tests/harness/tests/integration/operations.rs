@@ -94,7 +94,7 @@ async fn status_without_a_name_uses_the_latest_run_and_unknown_runs_are_named() 
 }
 
 #[tokio::test]
-async fn logs_are_cut_to_discord_limits_with_a_note() {
+async fn logs_keep_their_tail_in_the_message_and_all_lines_in_a_file() {
     let w = world(|b| b).await;
     w.argo.insert_workflow(workflow_in("run-a", "Running", USER));
     w.argo.set_logs("argo", "run-a", (0..400).map(|i| format!("step {i:03}: {}", "·".repeat(30))).collect());
@@ -111,7 +111,9 @@ async fn logs_are_cut_to_discord_limits_with_a_note() {
     assert!(text.chars().count() <= 2000, "{}", text.chars().count());
     assert!(text.starts_with("Last lines of `run-a`:\n```\n"), "{text}");
     assert!(text.contains("step 399") && !text.contains("step 100:"), "the tail is kept");
-    assert!(text.contains("(cut: showing the last ") && text.ends_with("of 300 lines)"), "{text}");
+    assert!(text.ends_with(" of 300 lines here, all of them in `run-a.log`)"), "{text}");
+    let file = &w.discord.edits()[0].files[0];
+    assert_eq!((file.filename.as_str(), file.content.split(|b| *b == b'\n').count()), ("run-a.log", 301));
 }
 
 #[tokio::test]
