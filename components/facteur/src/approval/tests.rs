@@ -265,3 +265,16 @@ fn a_command_that_needs_approval_cannot_come_through_the_event_pipeline() {
     assert!(outcome.refused.is_some());
     assert!(world.argo.requests.borrow().is_empty(), "approval is not bypassed");
 }
+
+#[test]
+fn a_pending_request_is_swept_once_expired() {
+    let world = Memory::default();
+    // Mid-slot, so that the next slot's sweep comes before the request expires.
+    world.now.set(world.now.get() / history::SLOT_SECS * history::SLOT_SECS + history::SLOT_SECS / 2);
+    block_on(answer(&world, &settings(), &release_command(), &release(false)));
+    let key = key("release", REQUEST);
+    history::sweep(&world.store, world.now.get() + history::SLOT_SECS * 2 / 3).unwrap();
+    assert!(world.store.0.borrow().contains_key(&key), "still pending: kept");
+    history::sweep(&world.store, world.now.get() + REQUEST_TTL_SECS + 2 * history::SLOT_SECS).unwrap();
+    assert!(!world.store.0.borrow().contains_key(&key), "expired: deleted");
+}
