@@ -11,9 +11,10 @@
 //! tells the run's lifecycle there. A request older than that is answered as expired: options
 //! validated a quarter of an hour ago should be asked for again, not run.
 //!
-//! Exactly one workflow: the key is deleted before anything is submitted, so a second click finds
-//! nothing; two clicks that race past the read both submit under the requester's deterministic
-//! workflow name, and Argo starts it once (409 for the other, which reports the existing run).
+//! Exactly one decision and one workflow: a click claims the request with an atomic increment
+//! (only the first click to count decides, so an Approve and a Reject racing past the read cannot
+//! both act) and deletes it before anything is submitted, so a later click finds nothing. The
+//! submit uses the requester's deterministic workflow name besides (409 reports the existing run).
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -54,6 +55,12 @@ pub fn key(command: &str, request: &str) -> String {
     format!("approval:{command}:{request}")
 }
 
+/// The counter that serialises decisions on one request. It is not JSON, so the run-history
+/// sweep deletes it at its next slot (`approval:` prefix): it only has to outlive a race.
+fn claim_key(request_key: &str) -> String {
+    format!("{request_key}:claim")
+}
+
 /// An admitted command that needs approval: keeps it and answers with the request (public, so
 /// approvers see it), or refuses when nobody could approve it (deny by default).
 pub fn request(
@@ -79,7 +86,10 @@ pub fn request(
     let pending = Pending { interaction: Interaction { token: String::new(), ..interaction.clone() }, expires_at };
     let stored = history::sweep(ports.store(), now).and_then(|()| {
         let json = serde_json::to_vec(&pending).expect("requests always serialise");
-        ports.store().set(&key(name, &interaction.id), &json)
+        let key = key(name, &interaction.id);
+        // A request asked again (the same interaction answered twice) is open again.
+        ports.store().delete(&claim_key(&key))?;
+        ports.store().set(&key, &json)
     });
     if let Err(e) = stored {
         ports.log(format!("could not keep the approval request {}: {e}", interaction.id));
@@ -136,7 +146,17 @@ pub fn decide(ports: &impl Ports, settings: &CommandSettings, command: &Command,
         ports.audit(audit::line(AuditEvent::Denied, name, click, details));
         return Answer::tell(text);
     }
-    // Claimed: a later click finds nothing.
+    // Claimed atomically (the store's increment: SQLite transaction, Redis INCRBY): of clicks
+    // that raced past the read above (Approve and Reject at once), only the first decides.
+    match ports.store().increment(&claim_key(&key), 1) {
+        Ok(1) => {}
+        Ok(_) => return Answer::tell("Someone decided this request a moment ago; nothing more was done."),
+        Err(e) => {
+            ports.log(format!("could not claim the approval request {}: {e}", requester.id));
+            return Answer::tell("facteur could not record the decision; nothing was started. Try again.");
+        }
+    }
+    // Closed: a later click finds nothing.
     if let Err(e) = ports.store().delete(&key) {
         ports.log(format!("could not close the approval request {}: {e}", requester.id));
         return Answer::tell("facteur could not record the decision; nothing was started. Try again.");

@@ -232,6 +232,20 @@ fn reject_ends_the_request_and_submits_nothing_and_the_requester_may_withdraw() 
 }
 
 #[test]
+fn of_two_decisions_that_raced_past_the_read_only_the_first_to_claim_acts() {
+    let world = Memory::default();
+    let command = release_command();
+    block_on(answer(&world, &settings(), &command, &release(false)));
+    // A Reject claimed the request and is about to delete it when this Approve reads it.
+    world.store.increment(&claim_key(&key("release", REQUEST)), 1).unwrap();
+    let late =
+        now_text(block_on(answer(&world, &settings(), &command, &click("2", APPROVER, &[APPROVERS], "approve"))));
+    assert!(late["data"]["content"].as_str().unwrap().starts_with("Someone decided this request"), "{late}");
+    assert!(world.argo.requests.borrow().is_empty(), "the losing Approve submits nothing");
+    assert!(!world.audit_events().contains(&"approved".to_owned()));
+}
+
+#[test]
 fn an_expired_request_cannot_be_approved() {
     let world = Memory::default();
     let command = release_command();
