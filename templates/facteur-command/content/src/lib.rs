@@ -5,14 +5,20 @@
 
 use facteur::command;
 use facteur::discord::{Interaction, InteractionResponse};
-use facteur::spin::{Stdout, misconfigured, receive, reply, variables};
-use spin_sdk::http::{IncomingRequest, Response};
+use facteur::spin::{Response, Stdout, component, misconfigured, receive, reply, respond, variables};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
 const COMMAND: &str = "{{project-name | snake_case}}";
 
+// Answers through the outparam (`facteur::spin::respond`, which says why).
 #[http_component]
-async fn handle(req: IncomingRequest) -> Response {
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    respond(out, answer_request(req).await).await
+}
+
+async fn answer_request(req: IncomingRequest) -> Response {
+    component(COMMAND);
     let vars = variables();
     let (verifier, policy) = match vars.verifier().and_then(|v| Ok((v, vars.policy()?))) {
         Ok(config) => config,
