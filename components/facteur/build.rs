@@ -11,6 +11,8 @@ mod model;
 #[allow(dead_code)]
 #[path = "src/catalog/pattern.rs"]
 mod pattern;
+#[path = "src/catalog/validate.rs"]
+mod validate;
 
 use model::{
     Approval, Catalog, ChoiceSpec, Command, IntegrationType, InteractionContext, Limits, OptionKind, OptionSpec,
@@ -24,6 +26,7 @@ fn main() {
     println!("cargo::rerun-if-changed={CATALOG}");
     println!("cargo::rerun-if-changed=src/catalog/model.rs");
     println!("cargo::rerun-if-changed=src/catalog/pattern.rs");
+    println!("cargo::rerun-if-changed=src/catalog/validate.rs");
     // The folder list (a component added or removed) and each drop-in's catalog entry.
     println!("cargo::rerun-if-changed={COMPONENTS}");
     let json = std::fs::read_to_string(CATALOG).unwrap_or_else(|e| panic!("reading {CATALOG}: {e}"));

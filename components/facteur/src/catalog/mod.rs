@@ -13,6 +13,7 @@ mod pattern;
 mod sources;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 pub use mapping::*;
 pub use model::*;
