@@ -144,9 +144,7 @@ impl Command {
             let allowlist = workflow.and_then(|w| w.allowlist(template)).map_or(&[][..], Vec::as_slice);
             match allowlist.iter().find(|(k, _)| k == key) {
                 // Patterns are compiled when the catalog is validated; refuse safely all the same.
-                Some((_, rule))
-                    if Pattern::parse(&rule.pattern).is_ok_and(|p| p.is_full_match(value)) =>
-                {
+                Some((_, rule)) if Pattern::parse(&rule.pattern).is_ok_and(|p| p.is_full_match(value)) => {
                     return Ok(());
                 }
                 Some((_, rule)) => {
