@@ -84,10 +84,18 @@ pub async fn tell(ports: &impl Ports, run: Run<'_>, message: Message) -> Result<
 async fn thread(ports: &impl Ports, to: &Recipient, workflow: &str, token_valid: bool) -> Result<String, String> {
     let channel = to.channel_id.as_deref().ok_or("the run names no channel")?;
     let message = match token_valid {
-        true => Some(ports.discord().original_message_id(&to.application_id, &to.token).await?),
+        true => Some(snowflake(ports.discord().original_message_id(&to.application_id, &to.token).await?)?),
         false => None,
     };
-    ports.discord().start_thread(channel, message.as_deref(), &truncate(workflow, MAX_THREAD_NAME)).await
+    snowflake(ports.discord().start_thread(channel, message.as_deref(), &truncate(workflow, MAX_THREAD_NAME)).await?)
+}
+
+/// An id from Discord's answer, which goes into a URL path with the bot token: a snowflake only.
+fn snowflake(id: String) -> Result<String, String> {
+    match is_snowflake(&id) {
+        true => Ok(id),
+        false => Err("Discord answered an id that is not a snowflake".to_owned()),
+    }
 }
 
 /// A Refresh of a finished run shows whom it was for: the requester its labels name (an update

@@ -99,6 +99,18 @@ fn without_a_bot_token_there_is_no_thread_and_the_log_says_so() {
 }
 
 #[test]
+fn an_id_discord_answers_that_is_not_a_snowflake_starts_no_thread() {
+    let world = Memory::default();
+    *world.discord.original_id.borrow_mut() = Some("../../users/@me".into());
+    let record = record();
+    block_on(tell(&world, run(&record, true, "Failed", true), status())).unwrap();
+    assert!(world.discord.threads.borrow().is_empty(), "no bot-token call with that id in its path");
+    assert!(world.logs.borrow()[0].contains("no thread for plan-1: Discord answered an id that is not a snowflake"));
+    assert_eq!(world.discord.edits.borrow().len(), 1);
+    assert_eq!(mentions(&world.discord.follow_ups.borrow()[0].2), json!({"parse": [], "users": [REQUESTER]}));
+}
+
+#[test]
 fn a_refreshed_finished_run_names_its_requester() {
     let workflow = |phase: &str| -> Workflow {
         serde_json::from_value(json!({

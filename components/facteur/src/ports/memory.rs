@@ -53,6 +53,8 @@ pub struct MemoryDiscord {
     pub follow_ups: RefCell<Vec<(String, String, Message)>>,
     /// `(channel, message, name)` of each thread started.
     pub threads: RefCell<Vec<(String, Option<String>, String)>>,
+    /// The id answered for the original response instead of [`ORIGINAL_ID`].
+    pub original_id: RefCell<Option<String>>,
 }
 
 /// The id [`MemoryDiscord`] gives every original response; a thread without a message gets
@@ -90,7 +92,7 @@ impl Discord for MemoryDiscord {
     }
 
     async fn original_message_id(&self, _application_id: &str, _token: &str) -> Result<String, String> {
-        Ok(ORIGINAL_ID.to_owned())
+        Ok(self.original_id.borrow().clone().unwrap_or_else(|| ORIGINAL_ID.to_owned()))
     }
 
     async fn start_thread(&self, channel_id: &str, message: Option<&str>, name: &str) -> Result<String, String> {
