@@ -50,7 +50,7 @@ pub mod var {
 }
 
 /// How to reach the Argo Server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ArgoSettings {
     /// Origin of the Argo Server API, e.g. `https://argo-server.argo:2746`.
     pub server_url: String,
@@ -67,12 +67,34 @@ pub struct ArgoSettings {
 }
 
 /// How to reach Discord's API (a fake one in tests).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct DiscordSettings {
     /// Origin, e.g. `https://discord.com`; requests go to `{api_url}/api/v10/…`.
     pub api_url: String,
     /// For channel messages once an interaction token has expired (the worker's only).
     pub bot_token: Option<String>,
+}
+
+// By hand, as for `BridgeSettings`: neither the Argo token nor the bot token reaches a log line.
+impl std::fmt::Debug for ArgoSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArgoSettings")
+            .field("server_url", &self.server_url)
+            .field("has_token", &self.authorization.is_some())
+            .field("namespace", &self.namespace)
+            .field("service_account", &self.service_account)
+            .field("identities", &self.identities)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for DiscordSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiscordSettings")
+            .field("api_url", &self.api_url)
+            .field("has_bot_token", &self.bot_token.is_some())
+            .finish()
+    }
 }
 
 /// The public half of facteur's development key pair, the default of `discord_public_key`

@@ -165,8 +165,11 @@ fn argo_and_discord_settings() {
         (var::ARGO_NAMESPACE, "workflows"),
         (var::ARGO_TIMEOUT_SECS, "3"),
         (var::DISCORD_API_URL, "http://127.0.0.1:9999"),
+        (var::DISCORD_BOT_TOKEN, "bot-secret"),
     ]);
     let argo = v.argo().unwrap();
+    let shown = format!("{argo:?} {:?}", v.discord().unwrap());
+    assert!(!shown.contains("secret") && shown.contains("has_bot_token: true"), "no token in Debug: {shown}");
     assert_eq!(argo.server_url, "https://argo.example:2746");
     assert_eq!(argo.ui_url, "https://argo.example:2746", "the UI defaults to the server");
     assert_eq!(argo.authorization.as_deref(), Some("Bearer secret"));
