@@ -21,6 +21,7 @@
 //! | `records.rs` | invocations, outbound calls, logs, running handlers |
 
 pub mod app;
+pub mod chaos;
 mod engine;
 pub mod host;
 pub mod kv;

@@ -1,14 +1,39 @@
-//! The full "nothing lost" run: `cargo run --profile native -p facteur-harness --bin load -- [commands]
-//! [concurrency]` (default 10,000 at 64), clean and with faults (Argo 500 on every 5th submit,
-//! Discord 429 on every 10th edit). Exits non-zero if anything was lost or doubled.
+//! The full "nothing lost" runs.
+//!
+//! `cargo run --profile native -p facteur-harness --bin load -- [commands] [concurrency]`
+//! (default 10,000 at 64) through the served harness, clean and with faults (Argo 500 on every
+//! 5th submit, Discord 429 on every 10th edit).
+//!
+//! `… --bin load -- --real-spin [commands] [concurrency] [argo_timeout_secs]` under the real
+//! `spin up` (the newest Spin found; `FACTEUR_SPIN_BINS` picks another) with slow and flaky
+//! stand-ins: every 10th Argo and Discord answer after facteur's deadline, every 100th
+//! connection of each closed unanswered (`facteur_harness::chaos`).
+//!
+//! Exits non-zero if anything was lost or doubled.
 
+use facteur_harness::chaos::{self, Chaos};
 use facteur_harness::scenarios::nothing_lost;
+use facteur_harness::spin_up::SpinBinary;
+use facteur_harness::support::test_redis;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let real_spin = args.first().is_some_and(|a| a == "--real-spin");
+    if real_spin {
+        args.remove(0);
+    }
+    let mut args = args.into_iter();
     let commands = args.next().map_or(Ok(10_000), |a| a.parse())?;
     let concurrency = args.next().map_or(Ok(64), |a| a.parse())?;
+    if real_spin {
+        let argo_timeout_secs = args.next().map_or(Ok(2), |a| a.parse())?;
+        let spin = SpinBinary::newest().ok_or_else(|| anyhow::anyhow!("no `spin` found"))?;
+        let redis = test_redis().await.ok_or_else(|| anyhow::anyhow!("no Redis (FACTEUR_TEST_REDIS)"))?;
+        let outcome = chaos::run(spin, &redis, &Chaos::issue_mix(commands, concurrency, argo_timeout_secs)).await?;
+        println!("{}", outcome.summary());
+        return Ok(());
+    }
     for faults in [false, true] {
         let o = nothing_lost(commands, concurrency, faults).await?;
         println!(

@@ -4,6 +4,7 @@
 //! Spin found (4.x, and 3.6 as SpinKube's shim embeds it); see `facteur_harness::spin_up`.
 
 mod agreement;
+mod chaos;
 mod approvals;
 mod commands;
 mod corpus;
