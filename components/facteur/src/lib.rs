@@ -13,7 +13,9 @@
 //!   `workflow_safety` (templates that would run parameters as code).
 //! - Use cases over small ports (`ports`): `command` (admit, submit one workflow per
 //!   interaction, tell the member), `approval` (commands a second member approves) and `runs`
-//!   (`/workflow`, buttons, lifecycle events), answering through `answer`.
+//!   (`/workflow`, buttons, lifecycle events), answering through `answer`; `delivery` (where a
+//!   reply goes, and what happens when it cannot get there) and `completion` (a finished run
+//!   pings its requester alone).
 //! - `spin` (feature): the ports on Spin, and reading and answering HTTP requests.
 
 pub mod admission;
