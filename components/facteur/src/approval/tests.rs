@@ -246,6 +246,29 @@ fn of_two_decisions_that_raced_past_the_read_only_the_first_to_claim_acts() {
 }
 
 #[test]
+fn a_button_of_another_command_or_not_an_approval_decides_nothing() {
+    let world = Memory::default();
+    let command = release_command();
+    block_on(answer(&world, &settings(), &command, &release(false)));
+    for (custom_id, text) in [
+        (format!("plan:approve:{REQUEST}"), "This button belongs to another command."),
+        (format!("release:approve:{REQUEST}x"), "This button is no longer supported."),
+    ] {
+        let data = json!({"custom_id": custom_id, "component_type": 2});
+        let stray = member("2", APPROVER, &[APPROVERS], 3, data);
+        let refused = now_text(block_on(answer(&world, &settings(), &command, &stray)));
+        assert_eq!(refused["data"]["content"], text, "{refused}");
+        assert_eq!(refused["data"]["flags"], 64, "ephemeral: {refused}");
+    }
+    assert!(world.argo.requests.borrow().is_empty());
+    let approve = click("3", APPROVER, &[APPROVERS], "approve");
+    let Answer::Later { response, .. } = block_on(answer(&world, &settings(), &command, &approve)) else {
+        panic!("the request is still pending, and approved now")
+    };
+    assert_eq!(json_of(&response)["type"], 7);
+}
+
+#[test]
 fn an_expired_request_cannot_be_approved() {
     let world = Memory::default();
     let command = release_command();
