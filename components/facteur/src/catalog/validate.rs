@@ -43,7 +43,7 @@ impl Catalog {
                 }
             }
             // Patterns guard the values that become workflow parameters (checked with the
-            // submission), so components that run no workflow need no regex engine.
+            // submission), so components that run no workflow need no pattern matcher.
             for option in command.options.iter().chain(command.subcommands.iter().flat_map(|s| &s.options)) {
                 let Some(pattern) = &option.pattern else { continue };
                 if command.workflow.is_none() {
