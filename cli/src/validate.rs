@@ -108,7 +108,11 @@ fn manifest_problems(manifest: &Document, catalog: &Catalog) -> Vec<String> {
         if let Some(component) = components.get(id)
             && let Some(variable) = command.workflow.as_ref().and_then(|w| w.argo_token.as_deref())
         {
-            problems.extend(token_problems(manifest, &format!("`/{}`", command.name), variable, [(id, component)]));
+            // The worker runs CommandEvents of every command: it reads every command's token.
+            let workers =
+                components.iter().filter(|(_, c)| c.variables.get("accepts").is_some_and(|a| a == "commands"));
+            let readers = std::iter::once((id, component)).chain(workers);
+            problems.extend(token_problems(manifest, &format!("`/{}`", command.name), variable, readers));
         }
         if !gateway_hosts.contains(&format!("http://{id}.spin.internal")) {
             problems.push(format!("spin.toml: the gateway cannot reach `{id}`: add `http://{id}.spin.internal` to component `interactions` allowed_outbound_hosts"));

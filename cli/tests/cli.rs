@@ -323,6 +323,7 @@ fn config_validate_names_an_identity_token_variable_spin_toml_does_not_declare_o
         "{text}"
     );
     assert!(text.contains("component `plan` does not map `argo_token_planners`"), "{text}");
+    assert!(text.contains("component `worker` does not map `argo_token_planners`"), "CommandEvents: {text}");
     let roles = r#"{"130000000000000001": {"argo_token": "argo_token_deployers"}}"#;
     let dir = broken_copy("spin.toml", |text| {
         text.replacen(
