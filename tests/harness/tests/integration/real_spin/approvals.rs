@@ -73,8 +73,15 @@ async fn a_release_runs_once_an_approver_other_than_the_requester_approves_it() 
         let answers = [(first, a.json()), (second, b.json())];
         let updated: Vec<&String> = answers.iter().filter(|(_, r)| r["type"] == 7).map(|(id, _)| id).collect();
         assert!(!updated.is_empty(), "spin {}: {answers:?}", spin.version);
+        // The other click read the request after it was closed, or raced past the read and lost
+        // the claim (`approval::decide`).
         for (_, answer) in answers.iter().filter(|(_, r)| r["type"] != 7) {
-            assert!(answer["data"]["content"].as_str().unwrap().starts_with("This request is no longer pending"));
+            let text = answer["data"]["content"].as_str().unwrap();
+            assert!(
+                text.starts_with("This request is no longer pending")
+                    || text.starts_with("Someone decided this request"),
+                "{text}"
+            );
         }
         let name = format!("release-{id}");
         let edit = w.edit_for(&format!("token-{}", updated[0])).await;
