@@ -218,7 +218,7 @@ pub fn log_line(level: Level, event: &str, message: &str, context: &Context) -> 
     out
 }
 
-/// An audit line as written: the record ([`line`]) with `level`, `component`, `event: "audit"`
+/// An audit line as written: the record ([`line()`]) with `level`, `component`, `event: "audit"`
 /// and the trace's ids appended (after the record's own fields, which keep their order).
 pub fn stamp(audit_line: &str, context: &Context) -> String {
     match audit_line.trim_end().strip_suffix('}') {
