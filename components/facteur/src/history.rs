@@ -57,10 +57,17 @@ pub struct RunRecord {
 }
 
 /// The interaction token of a run's reply, while it is valid.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reply {
     pub token: String,
     pub expires_at: u64,
+}
+
+impl std::fmt::Debug for Reply {
+    // By hand: the token never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply").field("expires_at", &self.expires_at).finish_non_exhaustive()
+    }
 }
 
 /// Something stored with an expiry.

@@ -106,7 +106,7 @@ impl From<OptionType> for u8 {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interaction {
     pub id: String,
     pub application_id: String,
@@ -126,6 +126,23 @@ pub struct Interaction {
     pub user: Option<User>,
     #[serde(default)]
     pub token: String,
+}
+
+impl std::fmt::Debug for Interaction {
+    // By hand: the interaction token never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interaction")
+            .field("id", &self.id)
+            .field("application_id", &self.application_id)
+            .field("kind", &self.kind)
+            .field("data", &self.data)
+            .field("guild_id", &self.guild_id)
+            .field("channel_id", &self.channel_id)
+            .field("member", &self.member)
+            .field("user", &self.user)
+            .field("has_token", &!self.token.is_empty())
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

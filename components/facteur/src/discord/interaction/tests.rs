@@ -110,3 +110,11 @@ fn ping_parses() {
     let i = Interaction::parse(br#"{"id":"1","application_id":"2","type":1,"token":"t","version":1}"#).unwrap();
     assert_eq!(i.kind, InteractionType::Ping);
 }
+
+#[test]
+fn debug_never_shows_the_token() {
+    let i = Interaction::parse(br#"{"id":"1","application_id":"2","type":1,"token":"aW50ZXJhY3Rpb24","version":1}"#)
+        .unwrap();
+    let shown = format!("{i:?}");
+    assert!(!shown.contains("aW50ZXJhY3Rpb24") && shown.contains("has_token: true"), "{shown}");
+}
