@@ -32,6 +32,8 @@ pub struct Chaos {
     pub discord: Faults,
     /// How long to wait for the last reply.
     pub patience: Duration,
+    /// `SPIN_MAX_INSTANCE_COUNT` for `spin up` (Spin's default: 1,000 instances at once).
+    pub max_instances: Option<u32>,
 }
 
 impl Chaos {
@@ -46,6 +48,7 @@ impl Chaos {
             argo: Faults { late: late(Duration::from_secs(argo_timeout_secs)), dropped: Some(100), unreachable: None },
             discord: Faults { late: late(DISCORD_DEADLINE), dropped: Some(100), unreachable: None },
             patience: Duration::from_secs(900),
+            max_instances: None,
         }
     }
 }
@@ -92,8 +95,11 @@ pub async fn run(spin: &SpinBinary, redis: &str, chaos: &Chaos) -> Result<Outcom
     let signer = std::sync::Arc::new(Signer::default());
     argo.server.inject(chaos.argo);
     discord.server.inject(chaos.discord);
-    let up = spin
-        .up()
+    let mut up = spin.up();
+    if let Some(max) = chaos.max_instances {
+        up = up.env("SPIN_MAX_INSTANCE_COUNT", max.to_string());
+    }
+    let up = up
         .variable("discord_public_key", signer.public_key_hex())
         .variable("role_map", json!({ "plan": [ROLE], "unlimited": [ROLE] }).to_string())
         .variable("argo_server_url", argo.origin())
@@ -137,15 +143,20 @@ pub async fn run(spin: &SpinBinary, redis: &str, chaos: &Chaos) -> Result<Outcom
         }
         for (_, post) in discord.channel_posts() {
             // A channel post names the run; the load's runs are `plan-<id>`.
-            if let Some(id) = ids.iter().find(|id| text(&post).contains(&format!("plan-{id}"))) {
-                replies.entry(*id).or_default().push((true, text(&post)));
+            let shown = text(&post);
+            let id = shown.split("plan-").nth(1).and_then(|rest| {
+                rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|digits| digits.parse().ok())
+            });
+            if let Some(id) = id {
+                replies.entry(id).or_default().push((true, shown));
             }
         }
         replies
     };
     let deadline = Instant::now() + chaos.patience;
     let last_reply = loop {
-        let count = deferred.iter().filter(|id| replies(&discord).contains_key(id)).count();
+        let replied = replies(&discord);
+        let count = deferred.iter().filter(|id| replied.contains_key(id)).count();
         if count == deferred.len() {
             break started.elapsed();
         }
