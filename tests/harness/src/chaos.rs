@@ -170,8 +170,8 @@ pub async fn run(spin: &SpinBinary, redis: &str, chaos: &Chaos) -> Result<Outcom
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    // Every reply is in; a retried edit (of the same message) may still be on its way.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Every reply is in; edits sent again after a late or lost answer come up to a deadline later.
+    tokio::time::sleep(DISCORD_DEADLINE + Duration::from_secs(2)).await;
 
     let workflows: BTreeSet<String> =
         argo.workflows().iter().filter_map(|w| w["metadata"]["name"].as_str().map(str::to_owned)).collect();
