@@ -80,6 +80,8 @@ pub struct Outcome {
     pub repeated_edits: usize,
     /// Lines where `spin up` said it reached its instance limit.
     pub instance_limit: usize,
+    /// What the replies other than "started" said (digits masked) → count.
+    pub explanations: BTreeMap<String, usize>,
 }
 
 /// A snowflake of now (Discord's epoch, 2015), so that tokens are fresh; `n` keeps them distinct.
@@ -177,6 +179,7 @@ pub async fn run(spin: &SpinBinary, redis: &str, chaos: &Chaos) -> Result<Outcom
         argo.workflows().iter().filter_map(|w| w["metadata"]["name"].as_str().map(str::to_owned)).collect();
     let replies = replies(&discord);
     let (mut started_n, mut unknown, mut failed, mut posts, mut repeated) = (0, (0, 0), 0, 0, 0);
+    let mut explanations = BTreeMap::new();
     for id in &ids {
         let name = format!("plan-{id}");
         let exists = workflows.contains(&name);
@@ -190,6 +193,10 @@ pub async fn run(spin: &SpinBinary, redis: &str, chaos: &Chaos) -> Result<Outcom
         ensure!(sent.iter().all(|(_, t)| t == first), "interaction {id}: different replies {sent:?}");
         repeated += sent.len() - 1;
         posts += usize::from(sent.iter().any(|(post, _)| *post));
+        if !first.contains("started workflow") {
+            let masked: String = first.chars().filter(|c| !c.is_ascii_digit()).collect();
+            *explanations.entry(masked.replace('\n', " ")).or_default() += 1;
+        }
         if first.contains("started workflow") {
             ensure!(exists && first.contains(&name), "interaction {id}: `{first}` without its workflow");
             started_n += 1;
@@ -223,6 +230,7 @@ pub async fn run(spin: &SpinBinary, redis: &str, chaos: &Chaos) -> Result<Outcom
         discord_faults: discord.server.injected(),
         repeated_edits: repeated,
         instance_limit,
+        explanations,
     })
 }
 
@@ -247,7 +255,7 @@ impl Outcome {
              workflow), {} could-not-confirm ({} with a run, {} without), {} could-not-start (none with a run), \
              {} posted in the channel; {} workflows, none twice, none without a reply; {} repeated edits; \
              acks p50 {:.1} ms, p99 {:.1} ms, {:.0}/s; last reply after {:.1} s; faults Argo {:?}, Discord {:?}; \
-             instance-limit lines {}",
+             instance-limit lines {}; other replies {:?}",
             self.spin,
             self.commands,
             self.deferred,
@@ -268,6 +276,7 @@ impl Outcome {
             self.argo_faults,
             self.discord_faults,
             self.instance_limit,
+            self.explanations,
         )
     }
 }
