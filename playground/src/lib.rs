@@ -110,14 +110,14 @@ impl FakeServer {
             let mut listener = Some(listener);
             loop {
                 let Some(open) = &listener else {
-                    let pause = faults.down_for();
-                    tokio::time::sleep(pause).await;
-                    // The port's closed connections linger in TIME_WAIT: reuse it anyway.
-                    let reopened = tokio::net::TcpSocket::new_v4()
+                    // The port stays bound, not listening: connections are refused, and no
+                    // outgoing connection is given it as its local port meanwhile (it is one of
+                    // the ephemeral ports), which would keep the stand-in away for good.
+                    let reserved = tokio::net::TcpSocket::new_v4()
                         .and_then(|socket| socket.set_reuseaddr(true).map(|()| socket))
-                        .and_then(|socket| socket.bind(addr).map(|()| socket))
-                        .and_then(|socket| socket.listen(1024));
-                    match reopened {
+                        .and_then(|socket| socket.bind(addr).map(|()| socket));
+                    tokio::time::sleep(faults.down_for()).await;
+                    match reserved.and_then(|socket| socket.listen(1024)) {
                         Ok(reopened) => listener = Some(reopened),
                         Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
                     }
@@ -131,7 +131,7 @@ impl FakeServer {
                     Some(Ok((stream, _))) => stream,
                     Some(Err(_)) => return,
                     None => {
-                        listener = None;
+                        listener = None; // closed here, before the port is reserved again
                         continue;
                     }
                 };

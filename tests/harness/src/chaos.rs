@@ -214,6 +214,10 @@ pub async fn run(spin: &SpinBinary, redis: &str, chaos: &Chaos) -> Result<Outcom
     ensure!(argo.violations().is_empty(), "Argo's spec: {:?}", argo.violations());
     ensure!(discord.violations().is_empty(), "Discord's spec: {:?}", discord.violations());
     let instance_limit = up.output().matches("maximum concurrent limit").count();
+    // `spin up`'s and the components' output, for a closer look.
+    if let Some(path) = std::env::var_os("FACTEUR_CHAOS_LOGS") {
+        std::fs::write(path, up.logs())?;
+    }
     Ok(Outcome {
         spin: up.version.clone(),
         commands: chaos.commands,
