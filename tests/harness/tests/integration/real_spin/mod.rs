@@ -4,15 +4,15 @@
 //! Spin found (4.x, and 3.6 as SpinKube's shim embeds it); see `facteur_harness::spin_up`.
 
 mod agreement;
-mod chaos;
 mod approvals;
+mod chaos;
 mod commands;
 mod corpus;
 mod edge;
-mod pipeline;
-mod playground;
 mod limits;
 mod output;
+mod pipeline;
+mod playground;
 mod queue;
 mod telemetry;
 mod template;
