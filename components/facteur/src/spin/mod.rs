@@ -212,10 +212,37 @@ impl Response {
 
 /// Sends `response` through the outparam (also for handlers that keep working afterwards:
 /// spin-sdk's conversion of a returned `Response` makes `anyhow` errors, see [`outbound::Outgoing`]).
+///
+/// The body is written and finished before the response is handed to Spin, not after as
+/// spin-sdk's `set_with_body` does: hyper then finds head and body complete and writes them in
+/// one segment. Otherwise it sometimes flushed the head alone, and since Spin does not set
+/// TCP_NODELAY on accepted connections, Nagle held the body until the client's delayed ACK,
+/// 40 ms later (the /plan acknowledgement's p99 at c=1, BENCHMARKS.md). wasmtime-wasi-http
+/// buffers at least two chunks of 1 MiB before anyone reads; a body it cannot take at once is
+/// finished after the hand-over.
 pub async fn respond(out: ResponseOutparam, response: Response) {
+    use futures::SinkExt;
+    use std::future::Future;
+    use std::task::Poll;
     let outgoing = OutgoingResponse::new(Fields::from_list(&response.headers).expect("valid response headers"));
     outgoing.set_status_code(response.status).expect("a valid status");
-    if let Err(e) = out.set_with_body(outgoing, response.body).await {
+    let mut body = outgoing.take_body();
+    let mut sending = Box::pin(body.send(response.body));
+    let written = std::future::poll_fn(|cx| Poll::Ready(sending.as_mut().poll(cx))).await;
+    let sent = match written {
+        Poll::Ready(result) => {
+            // Dropping the sink finishes the body.
+            drop(sending);
+            drop(body);
+            out.set(outgoing);
+            result
+        }
+        Poll::Pending => {
+            out.set(outgoing);
+            sending.await
+        }
+    };
+    if let Err(e) = sent {
         log(Level::Warn, "response_failed", &format!("could not send the response: {e}"));
     }
 }
