@@ -16,7 +16,7 @@ use crate::history::{Reply, RunRecord, TOKEN_TTL_SECS};
 use crate::ports::{Discord, Ports};
 
 /// Where a reply about an interaction goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Recipient {
     pub interaction_id: String,
     /// The command (or button prefix) the reply is about, for the audit line.
@@ -29,6 +29,17 @@ pub struct Recipient {
     pub channel_id: Option<String>,
     /// Whether the reply may be posted in the channel instead (it was not ephemeral).
     pub public: bool,
+}
+
+impl std::fmt::Debug for Recipient {
+    // By hand: the token never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recipient")
+            .field("interaction_id", &self.interaction_id)
+            .field("command", &self.command)
+            .field("has_token", &!self.token.is_empty())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Recipient {
