@@ -2,10 +2,14 @@
 //! own kind, and an admitted CommandEvent's ids are snowflakes and its token is URL-safe; the
 //! age check and the structured-mode secret never panic, whatever the input or the clock.
 #![no_main]
+use facteur::catalog::Catalog;
 use facteur::cloudevents;
 use facteur::discord::is_snowflake;
 use facteur::events::{Event, Kind, admit_record};
 use libfuzzer_sys::fuzz_target;
+use std::sync::LazyLock;
+
+static CATALOG: LazyLock<Catalog> = LazyLock::new(Catalog::embedded);
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
@@ -28,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(!e.token.bytes().any(|b| b"/?#%\\".contains(&b) || !b.is_ascii_graphic()));
             let at = e.received_at().unwrap_or(0);
             for (now, max_age) in [(0, 0), (u64::MAX, u64::MAX), (at, 900), (at.saturating_add(901), 900)] {
-                if let Ok(age) = e.screen(now, max_age) {
+                if let Ok(age) = e.screen(&CATALOG, now, max_age) {
                     assert!(age <= max_age);
                 }
             }
