@@ -15,8 +15,8 @@ mod pattern;
 mod validate;
 
 use model::{
-    Approval, Catalog, ChoiceSpec, Command, IntegrationType, InteractionContext, Limits, OptionKind, OptionSpec,
-    ParameterRule, Rate, SourceMapping, Subcommand, WorkflowMapping,
+    Approval, Catalog, ChoiceSpec, Command, InFlight, IntegrationType, InteractionContext, Limits, OptionKind,
+    OptionSpec, ParameterRule, Rate, SourceMapping, Subcommand, WorkflowMapping,
 };
 
 const CATALOG: &str = "../../config/commands.json";
@@ -60,6 +60,12 @@ impl Rust for bool {
 impl Rust for usize {
     fn rust(&self) -> String {
         format!("{self}usize")
+    }
+}
+
+impl Rust for u32 {
+    fn rust(&self) -> String {
+        format!("{self}u32")
     }
 }
 
@@ -167,6 +173,7 @@ rust_literal! { WorkflowMapping {
     template, template_option, allowed_templates, namespace, parameters, parameters_option, template_parameters,
     dry_run_option, ephemeral, limits, service_account, argo_token
 } }
-rust_literal! { Limits { member, command, guild } }
+rust_literal! { Limits { member, command, guild, in_flight } }
+rust_literal! { InFlight { member, command, guild } }
 rust_literal! { Rate { runs, per_secs } }
 rust_literal! { ParameterRule { pattern, description } }

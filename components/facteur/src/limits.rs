@@ -1,5 +1,6 @@
-//! Rate limits on starting runs: how many runs a command may start per fixed window, counted
-//! per member, for everyone, and per guild, as the catalog declares (`workflow.limits`).
+//! Limits on starting runs, as the catalog declares them (`workflow.limits`): rate limits (how
+//! many runs a command may start per fixed window, counted per member, for everyone, and per
+//! guild), here, and caps on runs in flight at once ([`in_flight`]).
 //!
 //! Each count is one atomic increment of a key-value counter (`wasi:keyvalue/atomics`, a
 //! transaction under SQLite, `INCRBY` on Redis), so instances racing on the same window agree:
@@ -7,20 +8,29 @@
 //! `runs` pass per window however many arrive at once. A counter's key names the end of its
 //! window (`limit:<end>:<command>:<scope>:<id>`); the run history's sweep deletes it after.
 //!
-//! These are caps on runs *started* per window, not on runs *in flight*: a count would have to
-//! be given back when a run ends, and facteur learns that only from lifecycle events, which are
-//! at most once (Redis pub/sub) and never come for a run without an exit handler. A lost one
-//! would hold a count forever; a window forgets by itself.
+//! A rate limit counts runs *started*; nothing is given back when a run ends. What is in flight
+//! is Argo's to say, and [`in_flight`] asks it: facteur learns that a run ended only from
+//! lifecycle events, which are at most once (Redis pub/sub) and never come for a run without an
+//! exit handler, so a count given back on them could be held forever.
 //!
 //! Members holding a role listed under `unlimited` (every command) or `<command>:unlimited` in
-//! the role map are exempt. A store that cannot count refuses the run (deny by default).
+//! the role map are exempt from both. A store (or Argo) that cannot count refuses the run (deny
+//! by default).
 
-use crate::catalog::{Limits, Rate};
+use crate::catalog::{InFlight, Limits, Rate};
 use crate::policy::{Caller, Policy};
 use crate::ports::KeyValue;
 
-/// The limits of a workflow command that declares none: 10 runs per member per minute.
-pub const DEFAULT: Limits = Limits { member: Some(Rate { runs: 10, per_secs: 60 }), command: None, guild: None };
+pub mod in_flight;
+
+/// The limits of a workflow command that declares none: 10 runs per member per minute, and 10
+/// of the member's runs in flight at once.
+pub const DEFAULT: Limits = Limits {
+    member: Some(Rate { runs: 10, per_secs: 60 }),
+    command: None,
+    guild: None,
+    in_flight: Some(InFlight { member: Some(10), command: None, guild: None }),
+};
 
 /// The role map key whose roles no limit applies to, for every command.
 pub const EXEMPT_KEY: &str = "unlimited";
@@ -61,6 +71,11 @@ pub struct Exceeded {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     Exceeded(Exceeded),
+    /// `cap` runs of `limit`'s scope are in flight already ([`in_flight`]).
+    InFlight {
+        limit: Scope,
+        cap: u32,
+    },
     Unavailable(String),
 }
 
@@ -83,8 +98,19 @@ impl Refusal {
                     e.retry_at
                 )
             }
+            Self::InFlight { limit, cap } => {
+                let (whose, ask) = match limit {
+                    Scope::Member => ("You have", " (`/workflow list` shows them)"),
+                    Scope::Command => ("Everyone together has", ""),
+                    Scope::Guild => ("This server has", ""),
+                };
+                let runs = if *cap == 1 { "run" } else { "runs" };
+                format!(
+                    "`/{command}`: {whose} {cap} {runs} in flight, the most allowed at once. Try again when one ends{ask}."
+                )
+            }
             Self::Unavailable(_) => {
-                format!("`/{command}`: facteur could not check its rate limits just now. Try again in a minute.")
+                format!("`/{command}`: facteur could not check its limits just now. Try again in a minute.")
             }
         }
     }
@@ -95,6 +121,7 @@ impl Refusal {
             Self::Exceeded(e) => serde_json::json!({
                 "limit": e.limit.as_str(), "runs": e.runs, "per_secs": e.per_secs, "retry_at": e.retry_at,
             }),
+            Self::InFlight { limit, cap } => serde_json::json!({ "limit": limit.as_str(), "in_flight": cap }),
             Self::Unavailable(error) => serde_json::json!({ "error": error }),
         }
     }
@@ -208,7 +235,7 @@ mod tests {
     #[test]
     fn refused_runs_give_their_counts_back() {
         let store = MemoryStore::default();
-        let limits = Limits { member: rate(5, 60), command: rate(2, 3600), guild: None };
+        let limits = Limits { member: rate(5, 60), command: rate(2, 3600), ..Limits::default() };
         assert!(take(&store, "plan", &limits, USER, GUILD, NOW).is_ok());
         assert!(take(&store, "plan", &limits, USER, GUILD, NOW).is_ok());
         let refusal = take(&store, "plan", &limits, USER, GUILD, NOW).unwrap_err();
@@ -244,7 +271,7 @@ mod tests {
         store.0.borrow_mut().insert(key, b"not a number".to_vec());
         let refusal = take(&store, "plan", &limits, USER, GUILD, NOW).unwrap_err();
         assert!(matches!(refusal, Refusal::Unavailable(_)));
-        assert!(refusal.message("plan").contains("could not check its rate limits"));
+        assert!(refusal.message("plan").contains("could not check its limits"));
     }
 
     #[test]

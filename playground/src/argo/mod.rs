@@ -165,10 +165,14 @@ impl FakeArgo {
         self.requests().into_iter().filter(|r| r.method != "GET").collect()
     }
 
-    /// Sets a stored workflow's status (phase, progress, …).
+    /// Sets a stored workflow's status (phase, progress, …), and the labels of its phase.
     pub fn set_status(&self, namespace: &str, name: &str, status: Value) {
         if let Some(wf) = self.state.lock().unwrap().workflows.get_mut(&(namespace.to_owned(), name.to_owned())) {
+            let phase = status["phase"].as_str().map(str::to_owned);
             wf["status"] = status;
+            if let Some(phase) = phase {
+                state::set_phase(wf, &phase);
+            }
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::state::{Clocked, State, report, rfc3339, simulated_logs};
+use super::state::{Clocked, State, report, rfc3339, set_phase, simulated_logs};
 use super::validate;
 use crate::openapi::OpenApi;
 use crate::{Recorded, Reply};
@@ -87,7 +87,7 @@ fn not_found(name: &str) -> Reply {
     error(404, 5, &format!("workflows.argoproj.io \"{name}\" not found"))
 }
 
-/// `GET /api/v1/workflows/{namespace}`: label selector (`k=v` and `k` requirements), name prefix,
+/// `GET /api/v1/workflows/{namespace}`: label selector (`k=v`, `k!=v` and `k` requirements), name prefix,
 /// limit; newest first, `items: null` when nothing matches, as Argo answers.
 fn list(state: &State, namespace: &str, query: &BTreeMap<String, String>) -> Reply {
     let selector = query.get("listOptions.labelSelector").cloned().unwrap_or_default();
@@ -100,9 +100,14 @@ fn list(state: &State, namespace: &str, query: &BTreeMap<String, String>) -> Rep
     let limit: usize =
         query.get("listOptions.limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0).unwrap_or(usize::MAX);
     let matches = |wf: &Value| {
-        selector.split(',').filter(|r| !r.is_empty()).all(|requirement| match requirement.split_once('=') {
-            Some((k, v)) => wf["metadata"]["labels"][k] == v,
-            None => wf["metadata"]["labels"].get(requirement).is_some(),
+        selector.split(',').filter(|r| !r.is_empty()).all(|requirement| {
+            let labels = &wf["metadata"]["labels"];
+            // `k!=v` also matches objects without the label, as Kubernetes selects.
+            match (requirement.split_once("!="), requirement.split_once('=')) {
+                (Some((k, v)), _) => labels[k] != v,
+                (None, Some((k, v))) => labels[k] == v,
+                (None, None) => labels.get(requirement).is_some(),
+            }
         }) && wf["metadata"]["name"].as_str().is_some_and(|n| n.starts_with(prefix))
     };
     let mut items: Vec<Value> = state
@@ -221,7 +226,7 @@ fn change(state: &mut State, namespace: &str, name: &str, verb: &str) -> Reply {
             return error(400, 3, &format!("workflow must be Failed/Error to retry (phase {phase})"));
         }
         "retry" => {
-            wf["status"]["phase"] = "Running".into();
+            set_phase(wf, "Running");
             if let Some(status) = wf["status"].as_object_mut() {
                 status.remove("finishedAt");
             }
@@ -264,7 +269,7 @@ fn change(state: &mut State, namespace: &str, name: &str, verb: &str) -> Reply {
         "resubmit" => return resubmit(state, namespace, name),
         "stop" | "terminate" if finished => return error(400, 3, "cannot shutdown a completed workflow"),
         "stop" | "terminate" => {
-            wf["status"]["phase"] = "Failed".into();
+            set_phase(wf, "Failed");
             let strategy = if verb == "stop" { "Stop" } else { "Terminate" };
             wf["status"]["message"] = format!("Stopped with strategy '{strategy}'").into();
             if let Some(run) = state.clocked.get_mut(&key) {

@@ -55,6 +55,19 @@ pub(super) fn rfc3339(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Sets a workflow's phase with the labels Argo's controller keeps beside it
+/// (`workflow/common/common.go`): `workflows.argoproj.io/phase`, and
+/// `workflows.argoproj.io/completed`, `"true"` once the phase is final (what facteur's caps on
+/// runs in flight select on).
+pub(super) fn set_phase(wf: &mut Value, phase: &str) {
+    wf["status"]["phase"] = phase.into();
+    let completed = matches!(phase, "Succeeded" | "Failed" | "Error");
+    if let Some(labels) = wf["metadata"]["labels"].as_object_mut() {
+        labels.insert("workflows.argoproj.io/phase".to_owned(), phase.into());
+        labels.insert("workflows.argoproj.io/completed".to_owned(), completed.to_string().into());
+    }
+}
+
 /// Moves the runs on the clock to the phase their age gives them; reports those that ended.
 pub(super) fn advance(state: &mut State, now: Instant) {
     let Some(clock) = state.clock else { return };
@@ -81,8 +94,8 @@ pub(super) fn advance(state: &mut State, now: Instant) {
         run.phase = phase;
         let name = &key.1;
         let started = run.created + clock.pending;
+        set_phase(wf, phase);
         let status = &mut wf["status"];
-        status["phase"] = phase.into();
         status["startedAt"] = rfc3339(run.created).into();
         match phase {
             "Pending" => status["progress"] = "0/1".into(),

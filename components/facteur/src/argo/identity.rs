@@ -21,6 +21,8 @@ pub mod label {
     /// Annotations of a run that needed approval: who approved it (id and username).
     pub const APPROVER_ID: &str = "facteur.dev/approver-id";
     pub const APPROVED_BY: &str = "facteur.dev/approved-by";
+    /// Argo's: `"true"` once the controller has seen the run end (`workflow/common/common.go`).
+    pub const COMPLETED: &str = "workflows.argoproj.io/completed";
 }
 
 /// The workflow name for an interaction (or CommandEvent) id: deterministic, so a redelivery

@@ -137,6 +137,20 @@ pub fn list(namespace: &str, label_selector: &str, prefix: Option<&str>, limit: 
     }
 }
 
+/// [`list`], with only each workflow's name in the answer (`fields`): for counting.
+pub fn list_names(namespace: &str, label_selector: &str, limit: u32) -> ArgoRequest {
+    let query = [
+        ("listOptions.labelSelector", label_selector.to_owned()),
+        ("listOptions.limit", limit.to_string()),
+        ("fields", "items.metadata.name".to_owned()),
+    ];
+    ArgoRequest {
+        method: Method::Get,
+        path: format!("/api/v1/workflows/{}?{}", segment(namespace), encode(&query)),
+        body: None,
+    }
+}
+
 /// `GET /api/v1/workflow-templates/{namespace}` whose names contain `pattern`.
 pub fn templates(namespace: &str, pattern: &str) -> ArgoRequest {
     ArgoRequest {

@@ -185,7 +185,8 @@ pub struct WorkflowMapping {
     pub dry_run_option: Option<String>,
     /// Replies only the invoking member sees.
     pub ephemeral: bool,
-    /// How many runs it may start (`crate::limits`); absent: `limits::DEFAULT`, `{}`: no limit.
+    /// How many runs it may start, and have in flight (`crate::limits`); absent:
+    /// `limits::DEFAULT`, `{}`: no limit.
     pub limits: Option<Limits>,
     /// The ServiceAccount its workflows run as, unless the granting role's identity names one
     /// (`crate::identities`; default: the `argo_service_account` variable).
@@ -196,13 +197,24 @@ pub struct WorkflowMapping {
 }
 
 /// How many runs a command may start in fixed windows, counted per member, for everyone, and
-/// per guild (`crate::limits`).
+/// per guild (`crate::limits`), and how many may be in flight at once (`in_flight`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     pub member: Option<Rate>,
     pub command: Option<Rate>,
     pub guild: Option<Rate>,
+    pub in_flight: Option<InFlight>,
+}
+
+/// How many of a command's runs may be in flight (not yet completed, as Argo says) at once:
+/// the member's, everyone's, a guild's (`crate::limits::in_flight`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InFlight {
+    pub member: Option<u32>,
+    pub command: Option<u32>,
+    pub guild: Option<u32>,
 }
 
 /// `runs` per `per_secs` seconds.

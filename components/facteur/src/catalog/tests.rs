@@ -441,6 +441,11 @@ fn the_schema_and_the_model_agree() {
             plan(&|c| c["workflow"]["limits"] = json!({"guild": {"runs": 1, "per_secs": 604801}})),
         ),
         ("a limit without its window", plan(&|c| c["workflow"]["limits"] = json!({"command": {"runs": 1}}))),
+        ("a cap of 0 in flight", plan(&|c| c["workflow"]["limits"] = json!({"in_flight": {"member": 0}}))),
+        (
+            "a cap in flight of an unknown scope",
+            plan(&|c| c["workflow"]["limits"] = json!({"in_flight": {"channel": 1}})),
+        ),
         (
             "a limit of an unknown scope",
             plan(&|c| c["workflow"]["limits"] = json!({"channel": {"runs": 1, "per_secs": 1}})),

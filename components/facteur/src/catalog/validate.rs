@@ -197,6 +197,12 @@ fn validate_limits_and_identity(workflow: &WorkflowMapping) -> Result<(), String
             ));
         }
     }
+    let caps = limits.in_flight.unwrap_or_default();
+    for (scope, cap) in [("member", caps.member), ("command", caps.command), ("guild", caps.guild)] {
+        if cap == Some(0) {
+            return Err(format!("workflow `limits.in_flight.{scope}` must be at least 1 (leave it out for no cap)"));
+        }
+    }
     if let Some(account) = &workflow.service_account
         && !is_kubernetes_name(account)
     {

@@ -10,6 +10,7 @@ use crate::audit::{self, AuditEvent};
 use crate::catalog::{Command, Submission};
 use crate::discord::{Interaction, Message};
 use crate::history::{self, Reply, Run, RunRecord, TOKEN_TTL_SECS};
+use crate::limits::{self, in_flight, in_flight::Admission, in_flight::Held};
 use crate::policy::Caller;
 use crate::ports::{Argo, Deadline, Ports};
 use crate::replies;
@@ -56,12 +57,22 @@ pub async fn submit_annotated(
         service_account: identity.service_account.or_else(|| argo_settings.service_account.clone()),
         server_dry_run: submission.dry_run,
     };
-    let outcome = submit_once(ports, &spec, identity.authorization.as_deref()).await;
+    let audit =
+        |event, details: &serde_json::Value| ports.audit(audit::line(event, &command.name, interaction, details));
+    let authorization = identity.authorization.as_deref();
+    let held = match hold_place(ports, settings, command, interaction, &spec, authorization).await {
+        Ok(held) => held,
+        Err(refusal) => {
+            audit(AuditEvent::Limited, &refusal.details());
+            return Message::new(refusal.message(&command.name));
+        }
+    };
+    let outcome = submit_once(ports, &spec, authorization).await;
+    // The run is in Argo now, or certainly not: Argo counts it from here.
+    in_flight::release(ports.store(), held);
     let mut details = json!({
         "workflow": name, "namespace": namespace, "template": submission.template, "dry_run": submission.dry_run,
     });
-    let audit =
-        |event, details: &serde_json::Value| ports.audit(audit::line(event, &command.name, interaction, details));
     match outcome {
         // A run of that name that another member started: an interaction id reused on purpose
         // (a forged event) or by accident. Neither recorded as theirs nor shown as started.
@@ -99,6 +110,33 @@ pub async fn submit_annotated(
             }
         }
     }
+}
+
+/// A place within the command's caps on runs in flight (`crate::limits::in_flight`; the catalog's,
+/// else [`limits::DEFAULT`]), unless the member is exempt or the run is a dry run, which starts
+/// nothing.
+async fn hold_place(
+    ports: &impl Ports,
+    settings: &CommandSettings,
+    command: &Command,
+    interaction: &Interaction,
+    spec: &SubmitSpec,
+    authorization: Option<&str>,
+) -> Result<Held, limits::Refusal> {
+    let caps = command.workflow.as_ref().and_then(|w| w.limits.unwrap_or(limits::DEFAULT).in_flight);
+    let Some(caps) = caps.filter(|_| !spec.server_dry_run) else { return Ok(Held::default()) };
+    if limits::exempt(&settings.policy, &command.name, &Caller::of(interaction)) {
+        return Ok(Held::default());
+    }
+    let run = Admission {
+        command: &command.name,
+        namespace: &spec.namespace,
+        workflow: &spec.name,
+        user_id: interaction.user_id(),
+        guild_id: interaction.guild_id.as_deref(),
+        authorization,
+    };
+    in_flight::enter(ports, &run, &caps, ports.now()).await
 }
 
 /// Submits attempts before the outcome is given up as unknown.

@@ -42,6 +42,21 @@ fn workflow(name: &str, owner: &str) -> (u16, Vec<u8>) {
     (200, body.to_string().into_bytes())
 }
 
+/// The list of the member's `/plan` runs in flight that precedes each submit (the default cap
+/// on runs in flight, `crate::limits::in_flight`).
+fn in_flight_list() -> String {
+    "GET /api/v1/workflows/argo?listOptions.labelSelector=facteur.dev%2Fcommand%3Dplan%2Cfacteur.dev%2Fuser-id%3D\
+     1200000000000000000%2Cworkflows.argoproj.io%2Fcompleted%21%3Dtrue&listOptions.limit=11&fields=items.metadata.name"
+        .to_owned()
+}
+
+/// The submit Argo received, and the `Authorization` it came with.
+fn submitted(world: &Memory) -> (crate::argo::ArgoRequest, Option<String>) {
+    let requests = world.argo.requests.borrow();
+    let i = requests.iter().position(|(r, _)| r.method == Method::Post).expect("a submit");
+    (requests[i].0.clone(), world.argo.authorizations.borrow()[i].clone())
+}
+
 /// Everything the member reads (content and embeds).
 fn text(message: &Message) -> String {
     serde_json::to_string(message).unwrap()
@@ -90,7 +105,7 @@ fn an_admitted_command_is_deferred_then_submitted_once_and_remembered() {
     assert!(matches!(work, Work::Submit(_)));
     let message = block_on(perform(&world, &settings(), command, &interaction, work));
     assert_eq!(message.content.as_deref(), Some("`/plan` started workflow `plan-1190000000000000001` in `argo`."));
-    assert_eq!(world.argo.paths(), ["POST /api/v1/workflows/argo/submit"]);
+    assert_eq!(world.argo.paths(), [in_flight_list(), "POST /api/v1/workflows/argo/submit".into()]);
     assert_eq!(world.audit_events(), ["allowed", "submitted"]);
     let runs = history::runs(&world.store, USER, world.now.get()).unwrap();
     assert_eq!(runs[0].workflow, "plan-1190000000000000001");
@@ -109,9 +124,8 @@ fn the_request_s_traceparent_is_an_annotation_of_the_workflow() {
     let settings = CommandSettings { trace: Trace::from_traceparent(Some(traceparent)), ..settings() };
     let work = admit(&world, &settings.policy, command, &interaction).unwrap();
     block_on(submit(&world, &settings, command, &interaction, &work, world.now.get()));
-    let requests = world.argo.requests.borrow();
     assert_eq!(
-        requests[0].0.body.as_ref().unwrap()["submitOptions"]["annotations"],
+        submitted(&world).0.body.unwrap()["submitOptions"]["annotations"],
         format!(
             "facteur.dev/username=ada,facteur.dev/traceparent={traceparent},facteur.dev/trace-id=4bf92f3577b34da6a3ce929d0e0e4736"
         )
@@ -127,7 +141,10 @@ fn a_redelivery_finds_the_members_own_run_and_records_it() {
     });
     let message = run(&world, &plan("7", USER, &[OPS], objective()));
     assert_eq!(message.content.as_deref(), Some("`/plan` already started workflow `plan-7` in `argo`."));
-    assert_eq!(world.argo.paths(), ["POST /api/v1/workflows/argo/submit", "GET /api/v1/workflows/argo/plan-7"]);
+    assert_eq!(
+        world.argo.paths(),
+        [in_flight_list(), "POST /api/v1/workflows/argo/submit".into(), "GET /api/v1/workflows/argo/plan-7".into()]
+    );
     assert_eq!(world.audit_events(), ["allowed", "submitted"]);
     assert_eq!(world.audits.borrow()[1]["existing"], true);
     assert_eq!(history::runs(&world.store, USER, world.now.get()).unwrap().len(), 1);
@@ -202,7 +219,10 @@ fn a_submit_without_an_answer_that_reached_argo_is_reported_as_started_not_faile
     scripted(&world, vec![Err(ArgoError::Timeout)], vec![Ok(workflow("plan-1", USER))]);
     let message = run(&world, &plan("1", USER, &[OPS], objective()));
     assert_eq!(message.content.as_deref(), Some("`/plan` started workflow `plan-1` in `argo`."));
-    assert_eq!(world.argo.paths(), ["POST /api/v1/workflows/argo/submit", "GET /api/v1/workflows/argo/plan-1"]);
+    assert_eq!(
+        world.argo.paths(),
+        [in_flight_list(), "POST /api/v1/workflows/argo/submit".into(), "GET /api/v1/workflows/argo/plan-1".into()]
+    );
     assert_eq!(world.audit_events(), ["allowed", "submitted"]);
     assert_eq!(history::runs(&world.store, USER, world.now.get()).unwrap().len(), 1, "remembered");
 }
@@ -298,9 +318,10 @@ fn the_granting_roles_identity_submits_with_its_service_account_and_token() {
     let interaction = plan("1", USER, &["9", OPS], objective());
     let submission = admit(&world, &settings.policy, command, &interaction).unwrap();
     block_on(submit(&world, &settings, command, &interaction, &submission, world.now.get()));
-    let (request, _) = world.argo.requests.borrow()[0].clone();
+    let (request, authorization) = submitted(&world);
     assert_eq!(request.body.unwrap()["submitOptions"]["serviceAccount"], "deployer");
-    assert_eq!(world.argo.authorizations.borrow()[0].as_deref(), Some("Bearer dep"));
+    assert_eq!(authorization.as_deref(), Some("Bearer dep"));
+    assert!(world.argo.authorizations.borrow().iter().all(|a| a.as_deref() == Some("Bearer dep")), "the list too");
 }
 
 #[test]
@@ -332,7 +353,8 @@ fn commands_from_kafka_share_the_members_limit() {
         (0..runs + 2).map(|i| block_on(run_event(&world, &settings(), &catalog, &event(i)))).collect();
     let limited = outcomes.iter().filter(|o| text(&o.message).contains("Try again <t:")).count();
     assert_eq!(limited as u64, 3, "the HTTP run and the events count against one limit");
-    assert_eq!(world.argo.requests.borrow().len() as u64, runs - 1);
+    let submits = world.argo.requests.borrow().iter().filter(|(r, _)| r.method == Method::Post).count();
+    assert_eq!(submits as u64, runs - 1);
 }
 
 #[test]
@@ -348,4 +370,43 @@ fn a_run_that_exists_but_cannot_be_read_is_never_reported_as_not_started() {
     let message = run(&world, &plan("1", USER, &[OPS], objective()));
     assert_eq!(message.content.as_deref(), Some("`/plan` could not confirm whether its workflow started."));
     assert!(text(&message).contains("/workflow status name:plan-1"), "{}", text(&message));
+}
+
+#[test]
+fn a_member_with_the_cap_s_runs_in_flight_is_told_and_nothing_is_submitted() {
+    let world = Memory::default();
+    world.argo.answer(|r| Ok(workflow(r.body.as_ref().unwrap()["submitOptions"]["name"].as_str().unwrap(), USER)));
+    let running: Vec<String> = (0..10).map(|i| format!("plan-{i}")).collect();
+    *world.argo.in_flight.borrow_mut() = Ok(running);
+    let message = run(&world, &plan("11", USER, &[OPS], objective()));
+    assert_eq!(
+        message.content.as_deref(),
+        Some(
+            "`/plan`: You have 10 runs in flight, the most allowed at once. Try again when one ends (`/workflow list` shows them)."
+        )
+    );
+    assert_eq!(world.argo.paths(), [in_flight_list()], "nothing submitted");
+    assert_eq!(world.audit_events(), ["allowed", "limited"]);
+    assert_eq!(world.audits.borrow()[1]["in_flight"], 10);
+    assert!(history::runs(&world.store, USER, world.now.get()).unwrap().is_empty());
+}
+
+#[test]
+fn exempt_members_and_dry_runs_are_not_counted_in_flight() {
+    let catalog = Catalog::embedded();
+    let command = catalog.command("plan").unwrap();
+    let mut exempt = settings();
+    exempt.policy.role_map = RoleMap::parse(&json!({"plan": [OPS], "unlimited": [OPS]}).to_string()).unwrap();
+    let dry = json!([{"name": "objective", "type": 3, "value": "Ship"}, {"name": "dry_run", "type": 5, "value": true}]);
+    for (settings, options) in [(exempt, objective()), (settings(), dry)] {
+        let world = Memory::default();
+        world.argo.answer(|r| Ok(workflow(r.body.as_ref().unwrap()["submitOptions"]["name"].as_str().unwrap(), USER)));
+        *world.argo.in_flight.borrow_mut() = Err(ArgoError::Timeout);
+        let interaction = plan("12", USER, &[OPS], options);
+        let submission = admit(&world, &settings.policy, command, &interaction).unwrap();
+        let message = block_on(submit(&world, &settings, command, &interaction, &submission, world.now.get()));
+        let content = message.content.unwrap();
+        assert!(content.contains("`plan-12`") || content.starts_with("Dry run of `/plan`: Argo accepted"), "{content}");
+        assert_eq!(world.argo.paths(), ["POST /api/v1/workflows/argo/submit"]);
+    }
 }

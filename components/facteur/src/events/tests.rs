@@ -401,7 +401,8 @@ mod worker {
             .answer(|_| Ok((200, br#"{"metadata":{"name":"plan-1190000000000000001","namespace":"argo"}}"#.to_vec())));
         assert_eq!(handle(&world, Kind::Command, &modal_plan(NOW).encode_to_vec()), None);
         let requests = world.argo.requests.borrow();
-        let options = &requests[0].0.body.as_ref().unwrap()["submitOptions"];
+        let submit = requests.iter().find(|(r, _)| r.method == crate::argo::Method::Post).unwrap();
+        let options = &submit.0.body.as_ref().unwrap()["submitOptions"];
         assert_eq!(
             options["parameters"],
             serde_json::json!(["action=plan", "objective=Ship it", "project=lab/facteur"])

@@ -14,6 +14,9 @@ type Responder = Box<dyn Fn(&ArgoRequest) -> Answer>;
 
 pub struct MemoryArgo {
     respond: RefCell<Responder>,
+    /// What Argo lists as in flight (`argo::list_names`, the caps on runs in flight): the names,
+    /// or why there is no answer. Nothing in flight unless a test says otherwise.
+    pub in_flight: RefCell<Result<Vec<String>, ArgoError>>,
     pub requests: RefCell<Vec<(ArgoRequest, Deadline)>>,
     /// The `Authorization` each request was sent with, when not the configured one.
     pub authorizations: RefCell<Vec<Option<String>>>,
@@ -34,6 +37,12 @@ impl Argo for MemoryArgo {
     async fn send_as(&self, request: &ArgoRequest, deadline: Deadline, authorization: Option<&str>) -> Answer {
         self.requests.borrow_mut().push((request.clone(), deadline));
         self.authorizations.borrow_mut().push(authorization.map(str::to_owned));
+        if request.path.contains("fields=items.metadata.name") {
+            return self.in_flight.borrow().clone().map(|names| {
+                let items: Vec<_> = names.iter().map(|n| serde_json::json!({"metadata": {"name": n}})).collect();
+                (200, serde_json::json!({"metadata": {}, "items": items}).to_string().into_bytes())
+            });
+        }
         (self.respond.borrow())(request)
     }
 }
@@ -151,6 +160,7 @@ impl Default for Memory {
         Self {
             argo: MemoryArgo {
                 respond: RefCell::new(Box::new(|_| Err(ArgoError::Unreachable("no answer scripted".into())))),
+                in_flight: RefCell::new(Ok(Vec::new())),
                 requests: RefCell::default(),
                 authorizations: RefCell::default(),
             },

@@ -1,9 +1,10 @@
-//! Rate limits and identities under real Spin, on its SQLite key-value store (and on Redis, as
-//! the cluster's runtime config has it): 64 concurrent
-//! `/plan` by one member start exactly the catalog's limit of runs (`wasi:keyvalue` increments
-//! shared by Spin's concurrent instances), the others are told when to retry, an `unlimited`
-//! role is exempt; the granting role's identity picks the ServiceAccount and the Argo token
-//! (a secret variable the operator declares and maps into the command's component).
+//! Rate limits, caps on runs in flight and identities under real Spin, on its SQLite key-value
+//! store (and on Redis, as the cluster's runtime config has it): 64 concurrent `/plan` by one
+//! member start exactly the catalog's limit of runs (`wasi:keyvalue` increments shared by
+//! Spin's concurrent instances), the others are told when to retry, an `unlimited` role is
+//! exempt; concurrent `/dispatch` start exactly its cap of runs in flight, and a run Argo
+//! completes frees a place; the granting role's identity picks the ServiceAccount and the Argo
+//! token (a secret variable the operator declares and maps into the command's component).
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -150,4 +151,103 @@ async fn the_limit_holds_with_the_key_value_store_on_redis() {
         w.edits(deferred).await;
         assert_eq!(w.argo.workflows().len(), deferred);
     }
+}
+
+#[tokio::test]
+async fn concurrent_dispatches_start_exactly_the_caps_in_flight_of_a_member_and_of_everyone() {
+    let Some((spins, redis)) = runtimes().await else { return };
+    let catalog = Catalog::embedded();
+    let limits = catalog.command("dispatch").unwrap().workflow.as_ref().unwrap().limits.unwrap();
+    let cap = limits.in_flight.unwrap().member.unwrap() as usize;
+    let burst = cap + 5;
+    assert!(burst + 2 <= limits.member.unwrap().runs as usize, "the runs stay within the rate limit");
+    let capped = format!(
+        "`/dispatch`: You have {cap} runs in flight, the most allowed at once. Try again when one ends (`/workflow list` shows them)."
+    );
+    for (n, spin) in spins.iter().enumerate() {
+        spin.build().unwrap_or_else(|e| panic!("{e:#}"));
+        // On SQLite (`spin up`), then on Redis (the cluster), where the test Redis is shared: a
+        // member of this run alone.
+        for kv_on_redis in [false, true] {
+            let kv = format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{redis}\"\n");
+            let w = spin_world(spin, &redis, |b| {
+                let b = if kv_on_redis { b.runtime_config(&kv) } else { b };
+                b.variable("role_map", json!({"dispatch": [OPS]}).to_string())
+            })
+            .await;
+            let member = format!("14{:017}", u64::from(std::process::id()) * 10 + n as u64);
+            let dispatch = |id: &str| {
+                let options =
+                    json!([opt("template", "facteur-dispatch"), opt("parameters", format!("objective=run-{id}"))]);
+                String::from_utf8(slash(id, "dispatch", options, &[OPS])).unwrap().replace(USER, &member).into_bytes()
+            };
+            let at = format!(
+                "spin {} with the key-value store on {}",
+                spin.version,
+                if kv_on_redis { "Redis" } else { "SQLite" }
+            );
+            within_one_window(limits.member.unwrap().per_secs, 30).await;
+            if kv_on_redis {
+                forget_hourly_count(&redis, limits.command.unwrap()).await;
+            }
+            let ids: Vec<String> = (0..burst).map(|_| next_id()).collect();
+            let answers = futures::future::join_all(ids.iter().map(|id| w.send(dispatch(id)))).await;
+            let answers: Vec<Value> = answers.iter().map(|a| a.json()).collect();
+            assert!(answers.iter().all(|a| *a == json!({"type": 5})), "{at}: within the rate limit: {answers:?}");
+            let edits = w.edits(burst).await;
+            let started = edits.iter().filter(|e| content(e).contains("started workflow")).count();
+            let refused = edits.iter().filter(|e| content(e) == capped).count();
+            assert_eq!((started, refused), (cap, burst - cap), "{at}: {edits:#?}");
+            assert_eq!(w.argo.workflows().len(), cap, "{at}: exactly the cap in Argo");
+            let audit = w.spin.log("dispatch");
+            assert_eq!(audit.matches(r#""in_flight":3"#).count(), burst - cap, "{audit}");
+
+            // Argo completes one run (its `workflows.argoproj.io/completed` label turns `true`):
+            // a place is free, and only one.
+            let done = w.argo.workflows()[0]["metadata"]["name"].as_str().unwrap().to_owned();
+            w.argo.set_status("argo", &done, json!({"phase": "Succeeded"}));
+            for (count, expected) in [(burst + 1, "started workflow"), (burst + 2, capped.as_str())] {
+                let id = next_id();
+                assert_eq!(w.send(dispatch(&id)).await.json(), json!({"type": 5}));
+                w.edits(count).await;
+                let reply = content(&w.edit_for(&format!("token-{id}")).await);
+                assert!(reply.contains(expected), "{at}: {reply}");
+            }
+            assert_eq!(w.argo.workflows().len(), cap + 1);
+
+            // 64 members at once, each within their own cap: everyone's cap (the command's)
+            // lets exactly its free places pass.
+            let everyone = limits.in_flight.unwrap().command.unwrap() as usize;
+            let free = everyone - cap;
+            let ids: Vec<String> = (0..64).map(|_| next_id()).collect();
+            let answers = futures::future::join_all(ids.iter().enumerate().map(|(i, id)| {
+                let options = json!([opt("template", "facteur-dispatch"), opt("parameters", "objective=everyone")]);
+                let other = format!("15{:06}{n}{i:010}", std::process::id() % 1_000_000);
+                w.send(
+                    String::from_utf8(slash(id, "dispatch", options, &[OPS]))
+                        .unwrap()
+                        .replace(USER, &other)
+                        .into_bytes(),
+                )
+            }))
+            .await;
+            assert!(answers.iter().all(|a| a.json() == json!({"type": 5})), "{at}");
+            let edits = w.edits(burst + 2 + 64).await;
+            let everyone_capped = format!(
+                "`/dispatch`: Everyone together has {everyone} runs in flight, the most allowed at once. Try again when one ends."
+            );
+            let refused = edits.iter().filter(|e| content(e) == everyone_capped).count();
+            assert_eq!((refused, w.argo.workflows().len()), (64 - free, cap + 1 + free), "{at}");
+            assert!(w.argo.violations().is_empty(), "{at}: {:?}", w.argo.violations());
+        }
+    }
+}
+
+/// Deletes `/dispatch`'s hourly count for everyone from the shared test Redis: earlier runs of
+/// this test within the hour would otherwise have used it up.
+async fn forget_hourly_count(redis: &str, rate: facteur::catalog::Rate) {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let (key, _) = facteur::limits::counter("dispatch", facteur::limits::Scope::Command, "all", rate, now);
+    let mut conn = redis::Client::open(redis).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("DEL").arg(&key).query_async(&mut conn).await.unwrap();
 }
