@@ -70,6 +70,16 @@ impl Identities {
         self.of(command, role.map(String::as_str))
     }
 
+    /// The identity `caller` acts with on `action` of `command` (`/workflow cancel`, a run's
+    /// button): as [`for_member`](Self::for_member), for the role map's key of the action
+    /// (`<command>:<action>` when the role map lists it, else `<command>`, as
+    /// `Policy::decide_action` decides).
+    pub fn for_action(&self, policy: &Policy, command: &str, action: &str, caller: &Caller) -> Identity {
+        let key = format!("{command}:{action}");
+        let key = if policy.role_map.roles_for(&key).is_some() { key.as_str() } else { command };
+        self.for_member(policy, key, caller)
+    }
+
     /// The identity of `command` granted by `role`; unset fields fall back to the configured
     /// `argo_service_account` and `argo_token`.
     pub fn of(&self, command: &str, role: Option<&str>) -> Identity {

@@ -76,6 +76,8 @@ pub enum Refusal {
         limit: Scope,
         cap: u32,
     },
+    /// Argo did not list the runs in flight.
+    Uncounted(crate::argo::ArgoError),
     Unavailable(String),
 }
 
@@ -112,6 +114,7 @@ impl Refusal {
             Self::Unavailable(_) => {
                 format!("`/{command}`: facteur could not check its limits just now. Try again in a minute.")
             }
+            Self::Uncounted(error) => format!("`/{command}`: {}", error.explain_count("")),
         }
     }
 
@@ -123,6 +126,9 @@ impl Refusal {
             }),
             Self::InFlight { limit, cap } => serde_json::json!({ "limit": limit.as_str(), "in_flight": cap }),
             Self::Unavailable(error) => serde_json::json!({ "error": error }),
+            Self::Uncounted(error) => {
+                serde_json::json!({ "error": format!("listing the runs in flight: {}", error.detail()) })
+            }
         }
     }
 }

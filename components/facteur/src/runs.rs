@@ -17,7 +17,7 @@ use crate::discord::{Choice, Interaction, InteractionResponse, InteractionType, 
 use crate::events::LifecycleEvent;
 use crate::history::{self, Run};
 use crate::policy::{Caller, Policy};
-use crate::ports::{Argo, Deadline, Ports};
+use crate::ports::{ActingAs, Argo, Deadline, Ports};
 use crate::replies::{self, RunLine};
 use crate::run_button::{RunAction, RunButton};
 
@@ -73,8 +73,24 @@ pub enum Work {
     },
 }
 
-/// Answers a `/workflow` interaction: autocomplete, a subcommand, or a button.
+/// `ports` acting with the member's identity for the interaction's action
+/// (`crate::identities`; the configured `argo_token` when their roles name none).
+fn as_member<'a, P: Ports>(ports: &'a P, settings: &RunSettings, interaction: &Interaction) -> ActingAs<'a, P> {
+    let action = match interaction.kind {
+        InteractionType::MessageComponent => {
+            interaction.custom_id().and_then(RunButton::parse).map(|b| b.action.permission().to_owned())
+        }
+        _ => interaction.subcommand_path().first().map(|a| (*a).to_owned()),
+    };
+    let caller = Caller::of(interaction);
+    let identity = settings.argo.identities.for_action(&settings.policy, COMMAND, &action.unwrap_or_default(), &caller);
+    ActingAs::new(ports, identity.authorization)
+}
+
+/// Answers a `/workflow` interaction: autocomplete, a subcommand, or a button; Argo is called
+/// with the member's identity.
 pub async fn answer(ports: &impl Ports, settings: &RunSettings, interaction: &Interaction) -> Answer<Work> {
+    let ports = &as_member(ports, settings, interaction);
     match interaction.kind {
         InteractionType::Autocomplete => {
             Answer::Now(InteractionResponse::autocomplete(suggest(ports, settings, interaction).await))
@@ -169,8 +185,10 @@ async fn button(ports: &impl Ports, settings: &RunSettings, interaction: &Intera
     }
 }
 
-/// The work after the deferred response: what the reply becomes.
+/// The work after the deferred response: what the reply becomes (Argo called with the
+/// member's identity).
 pub async fn perform(ports: &impl Ports, settings: &RunSettings, interaction: &Interaction, work: Work) -> Message {
+    let ports = &as_member(ports, settings, interaction);
     let ui = settings.argo.ui_url.as_str();
     match work {
         Work::Status { namespace, name } => match facteurs(ports, &namespace, &name, Deadline::Configured).await {

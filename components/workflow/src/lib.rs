@@ -2,7 +2,7 @@
 //! `retry`, `list`, autocomplete of run names, and the buttons on facteur's messages. The rules
 //! are `facteur::runs`; this is the wiring.
 
-use facteur::config::ConfigError;
+use facteur::config::{ArgoSettings, ConfigError};
 use facteur::runs::{self, RunSettings};
 use facteur::spin::{SpinPorts, misconfigured, receive, respond, serve, variables};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
@@ -14,7 +14,8 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let config = (|| {
         let settings = RunSettings {
             policy: vars.policy()?,
-            argo: vars.argo()?,
+            // What a member asks of Argo is asked with their role's identity (`role_identities`).
+            argo: ArgoSettings { identities: vars.identities([])?, ..vars.argo()? },
             owner_only: vars.owner_only_actions()?,
             history_ttl: vars.run_history_ttl_secs()?,
         };

@@ -66,6 +66,21 @@ impl ArgoError {
         }
     }
 
+    /// What the member reads when the runs in flight in `namespace` could not be listed (the
+    /// caps on runs in flight, `crate::limits::in_flight`): nothing was submitted.
+    pub fn explain_count(&self, namespace: &str) -> String {
+        match self {
+            Self::Timeout | Self::Undetermined { .. } => {
+                "Argo did not answer in time when facteur counted the runs in flight; nothing was started. Please try again in a moment.".to_owned()
+            }
+            Self::Rejected { status: 403, .. } => format!(
+                "facteur is not allowed to list workflows in namespace `{namespace}` (403), which it needs to count the runs in flight. An admin needs to grant it in Argo's RBAC."
+            ),
+            Self::Rejected { status: s @ (400 | 404), .. } => format!("Argo refused to list workflows ({s})."),
+            other => other.explain("", namespace),
+        }
+    }
+
     /// For logs: the status and Argo's own message.
     pub fn detail(&self) -> String {
         match self {

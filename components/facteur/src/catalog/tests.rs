@@ -82,8 +82,8 @@ fn validation_errors_are_precise() {
     assert_eq!(check("plan", json!([])), "`objective` is required.");
     assert_eq!(check("plan", json!([string("objective", "ab")])), "`objective` must be at least 3 characters.");
     assert_eq!(
-        check("plan", json!([string("objective", &"x".repeat(1001))])),
-        "`objective` must be at most 1000 characters (got 1001)."
+        check("plan", json!([string("objective", &"x".repeat(4001))])),
+        "`objective` must be at most 4000 characters (got 4001)."
     );
     assert_eq!(
         check("plan", json!([string("objective", "abc"), string("project", "a b")])),
@@ -390,7 +390,7 @@ fn discord_definitions_leave_out_facteur_fields() {
     assert_eq!(plan["type"], 1);
     assert_eq!(
         plan["options"][0],
-        json!({"type": 3, "name": "objective", "description": "What the plan should achieve", "required": true, "min_length": 3, "max_length": 1000})
+        json!({"type": 3, "name": "objective", "description": "What the plan should achieve", "required": true, "min_length": 3, "max_length": 4000})
     );
     assert_eq!(plan["options"][2]["type"], 5);
     assert!(plan.get("workflow").is_none() && plan.get("component").is_none());

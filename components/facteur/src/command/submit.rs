@@ -62,6 +62,11 @@ pub async fn submit_annotated(
     let authorization = identity.authorization.as_deref();
     let held = match hold_place(ports, settings, command, interaction, &spec, authorization).await {
         Ok(held) => held,
+        // Argo could not list the runs in flight: a failure to start, with Argo's reason.
+        Err(limits::Refusal::Uncounted(error)) => {
+            audit(AuditEvent::Failed, &limits::Refusal::Uncounted(error.clone()).details());
+            return replies::failed(&command.name, &error.explain_count(&namespace));
+        }
         Err(refusal) => {
             audit(AuditEvent::Limited, &refusal.details());
             return Message::new(refusal.message(&command.name));

@@ -410,3 +410,27 @@ fn exempt_members_and_dry_runs_are_not_counted_in_flight() {
         assert_eq!(world.argo.paths(), ["POST /api/v1/workflows/argo/submit"]);
     }
 }
+
+#[test]
+fn when_argo_does_not_list_the_runs_in_flight_nothing_is_submitted_and_argo_s_reason_is_given() {
+    for (error, explained) in [
+        (
+            ArgoError::Timeout,
+            "Argo did not answer in time when facteur counted the runs in flight; nothing was started.",
+        ),
+        (ArgoError::Unreachable("reset".into()), "Argo cannot be reached right now."),
+        (
+            ArgoError::Rejected { status: 403, message: "forbidden".into() },
+            "facteur is not allowed to list workflows in namespace `argo` (403)",
+        ),
+    ] {
+        let world = Memory::default();
+        world.argo.answer(|r| Ok(workflow(r.body.as_ref().unwrap()["submitOptions"]["name"].as_str().unwrap(), USER)));
+        *world.argo.in_flight.borrow_mut() = Err(error);
+        let message = run(&world, &plan("13", USER, &[OPS], objective()));
+        assert_eq!(message.content.as_deref(), Some("`/plan` could not start its workflow."));
+        assert!(text(&message).contains(explained), "{}", text(&message));
+        assert_eq!(world.argo.paths(), [in_flight_list()], "nothing submitted");
+        assert_eq!(world.audit_events(), ["allowed", "failed"]);
+    }
+}

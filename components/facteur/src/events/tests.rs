@@ -394,6 +394,23 @@ mod worker {
     }
 
     #[test]
+    fn the_producer_s_longest_modal_content_submits_with_its_lines() {
+        // Its modal's paragraph input takes 10 to 4,000 characters, over several lines.
+        let world = world();
+        world
+            .argo
+            .answer(|_| Ok((200, br#"{"metadata":{"name":"plan-1190000000000000001","namespace":"argo"}}"#.to_vec())));
+        let content = format!("Goal\n{}", "x".repeat(3995));
+        let mut event = modal_plan(NOW);
+        event.options.insert("content".into(), content.clone());
+        assert_eq!(handle(&world, Kind::Command, &event.encode_to_vec()), None);
+        let requests = world.argo.requests.borrow();
+        let submit = requests.iter().find(|(r, _)| r.method == crate::argo::Method::Post).expect("submitted");
+        let parameters = &submit.0.body.as_ref().unwrap()["submitOptions"]["parameters"];
+        assert_eq!(parameters[1], format!("objective={content}"));
+    }
+
+    #[test]
     fn the_producer_s_plan_submits_the_mapped_parameters_and_replies_with_its_ids() {
         let world = world();
         world

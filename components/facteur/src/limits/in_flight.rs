@@ -110,7 +110,7 @@ async fn enter_scope(
         .send_as(&request, Deadline::Configured, run.authorization)
         .await
         .and_then(|(status, body)| argo::parse_list(status, &body))
-        .map_err(|e| Refusal::Unavailable(format!("listing the runs in flight: {}", e.detail())))?;
+        .map_err(Refusal::Uncounted)?;
     let mut names: Vec<&str> = listed.iter().map(|w| w.metadata.name.as_str()).collect();
     // This interaction's own run, started by an earlier delivery: it is in flight already, and
     // its submit only finds it again.

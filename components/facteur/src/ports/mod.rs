@@ -97,5 +97,63 @@ pub trait Ports: Audit {
     async fn pause(&self, duration: Duration);
 }
 
+/// `ports`, with every Argo call that names no `Authorization` sent with `authorization` (a
+/// member's identity, `crate::identities`): what a member asks of Argo is asked with their
+/// token, so that Kubernetes' RBAC applies to them.
+pub struct ActingAs<'a, P> {
+    ports: &'a P,
+    authorization: Option<String>,
+}
+
+impl<'a, P: Ports> ActingAs<'a, P> {
+    pub fn new(ports: &'a P, authorization: Option<String>) -> Self {
+        Self { ports, authorization }
+    }
+}
+
+impl<P: Ports> Argo for ActingAs<'_, P> {
+    async fn send_as(
+        &self,
+        request: &ArgoRequest,
+        deadline: Deadline,
+        authorization: Option<&str>,
+    ) -> Result<(u16, Vec<u8>), ArgoError> {
+        let authorization = authorization.or(self.authorization.as_deref());
+        self.ports.argo().send_as(request, deadline, authorization).await
+    }
+}
+
+impl<P: Ports> Audit for ActingAs<'_, P> {
+    fn audit(&self, line: String) {
+        self.ports.audit(line);
+    }
+}
+
+impl<P: Ports> Ports for ActingAs<'_, P> {
+    fn argo(&self) -> &impl Argo {
+        self
+    }
+
+    fn discord(&self) -> &impl Discord {
+        self.ports.discord()
+    }
+
+    fn store(&self) -> &impl KeyValue {
+        self.ports.store()
+    }
+
+    fn now(&self) -> u64 {
+        self.ports.now()
+    }
+
+    fn log(&self, line: String) {
+        self.ports.log(line);
+    }
+
+    async fn pause(&self, duration: Duration) {
+        self.ports.pause(duration).await;
+    }
+}
+
 #[cfg(test)]
 pub mod memory;

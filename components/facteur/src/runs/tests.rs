@@ -211,3 +211,40 @@ fn a_lifecycle_event_is_announced_once_per_phase() {
     block_on(announce(&world, "https://argo.example", &unknown)).unwrap();
     assert!(world.logs.borrow()[1].contains("not a run facteur remembers"));
 }
+
+#[test]
+fn argo_is_called_with_the_identity_of_the_role_that_grants_the_action() {
+    use crate::identities::{Identities, Identity};
+    const CANCELLERS: &str = "140000000000000004";
+    let world = world_with_run();
+    world.argo.answer(|_| Ok(phase("plan-1", "Running")));
+    let mut settings = settings();
+    let role_map = json!({"workflow": [OPS], "workflow:cancel": [CANCELLERS], "workflow:admin": [ADMIN]});
+    settings.policy.role_map = RoleMap::parse(&role_map.to_string()).unwrap();
+    let token = |t: &str| Identity { service_account: None, authorization: Some(format!("Bearer {t}")) };
+    settings.argo.identities =
+        Identities { roles: vec![(OPS.into(), token("ops")), (CANCELLERS.into(), token("cancel"))], commands: vec![] };
+    // `workflow:cancel` is listed: the cancel acts as the role it lists; status as `workflow`'s.
+    let stop = click(OWNER, &[OPS, CANCELLERS], "workflow:stop:argo:plan-1");
+    let Answer::Later { work, .. } = block_on(answer(&world, &settings, &stop)) else { panic!("deferred") };
+    block_on(perform(&world, &settings, &stop, work));
+    let status = slash(OWNER, &[OPS, CANCELLERS], "status", "plan-1");
+    let Answer::Later { work, .. } = block_on(answer(&world, &settings, &status)) else { panic!("deferred") };
+    block_on(perform(&world, &settings, &status, work));
+    let calls: Vec<(String, Option<String>)> =
+        world.argo.paths().into_iter().zip(world.argo.authorizations.borrow().iter().cloned()).collect();
+    assert_eq!(
+        calls,
+        [
+            ("GET /api/v1/workflows/argo/plan-1".to_owned(), Some("Bearer cancel".to_owned())),
+            ("PUT /api/v1/workflows/argo/plan-1/stop".to_owned(), Some("Bearer cancel".to_owned())),
+            ("GET /api/v1/workflows/argo/plan-1".to_owned(), Some("Bearer ops".to_owned())),
+        ]
+    );
+    // A member whose roles name no identity: the configured token (no override).
+    let plain = slash(OWNER, &[OPS], "status", "plan-1");
+    settings.argo.identities = Identities::default();
+    let Answer::Later { work, .. } = block_on(answer(&world, &settings, &plain)) else { panic!("deferred") };
+    block_on(perform(&world, &settings, &plain, work));
+    assert_eq!(world.argo.authorizations.borrow().last(), Some(&None));
+}

@@ -43,18 +43,27 @@ pub async fn externals() -> (FakeArgo, FakeDiscord, Signer) {
     (argo, FakeDiscord::start().await.unwrap(), Signer::default())
 }
 
+/// The role map of every test world.
+pub fn role_map() -> Value {
+    json!({
+        "help": [OPS, DEV], "plan": [OPS], "implement": [OPS], "review": [OPS], "dispatch": [OPS],
+        "workflow": [OPS, DEV], "workflow:cancel": [OPS, DEV], "workflow:admin": [ADMIN]
+    })
+}
+
+/// [`role_map`] with `OPS` exempt from limits (`unlimited`): no list of the runs in flight
+/// precedes its submits, for the tests of what a submit's own answers do.
+pub fn exempt_ops(builder: AppBuilder) -> AppBuilder {
+    let mut map = role_map();
+    map["unlimited"] = json!([OPS]);
+    builder.variable("role_map", map.to_string())
+}
+
 /// The app's variables in every test world (harness and real Spin alike).
 pub fn variables(argo: &FakeArgo, discord: &FakeDiscord, signer: &Signer) -> Vec<(&'static str, String)> {
     vec![
         ("discord_public_key", signer.public_key_hex()),
-        (
-            "role_map",
-            json!({
-                "help": [OPS, DEV], "plan": [OPS], "implement": [OPS], "review": [OPS], "dispatch": [OPS],
-                "workflow": [OPS, DEV], "workflow:cancel": [OPS, DEV], "workflow:admin": [ADMIN]
-            })
-            .to_string(),
-        ),
+        ("role_map", role_map().to_string()),
         ("argo_server_url", argo.origin()),
         ("argo_ui_url", "https://argo.example".to_owned()),
         ("argo_timeout_secs", "2".to_owned()),

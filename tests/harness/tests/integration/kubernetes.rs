@@ -323,6 +323,7 @@ fn the_argo_role_covers_exactly_the_calls_facteur_makes() {
         ("resume", argo::resume("argo", "plan-1")),
         ("resubmit", argo::resubmit("argo", "plan-1")),
         ("list", argo::list("argo", "facteur.dev/command", Some("plan-"), 25)),
+        ("list_names", argo::list_names("argo", "facteur.dev/command=plan", 11)),
         ("templates", argo::templates("argo", "fac")),
         ("logs", argo::logs("argo", "plan-1", 50)),
     ]);

@@ -15,7 +15,7 @@ use facteur_harness::support::manifest_path;
 use serde_json::{Value, json};
 
 use super::{SpinWorld, content, runtimes, spin_world};
-use crate::common::{ADMIN, OPS, USER, next_id, opt, slash};
+use crate::common::{ADMIN, OPS, USER, next_id, opt, slash, workflow};
 
 const DEPLOYER_TOKEN: &str = "deployer-t0ken";
 const DEFAULT_TOKEN: &str = "default-t0ken";
@@ -30,6 +30,11 @@ fn manifest_with_token_variable() -> PathBuf {
         .replacen(
             "[component.plan.variables]\n",
             "[component.plan.variables]\nargo_token_deployers = \"{{ argo_token_deployers }}\"\n",
+            1,
+        )
+        .replacen(
+            "[component.workflow.variables]\n",
+            "[component.workflow.variables]\nargo_token_deployers = \"{{ argo_token_deployers }}\"\n",
             1,
         );
     std::fs::write(dir.join("spin.toml"), manifest).unwrap();
@@ -46,7 +51,7 @@ async fn world(spin: &SpinBinary, redis: &str, kv_on_redis: bool) -> SpinWorld {
     spin_world(spin, redis, |b| {
         let b = if kv_on_redis { b.runtime_config(&kv) } else { b };
         b.manifest(manifest)
-            .variable("role_map", json!({"plan": [OPS, ADMIN], "unlimited": [ADMIN]}).to_string())
+            .variable("role_map", json!({"plan": [OPS, ADMIN], "workflow": [OPS], "unlimited": [ADMIN]}).to_string())
             .variable(
                 "role_identities",
                 json!({OPS: {"service_account": "deployer", "argo_token": "argo_token_deployers"}}).to_string(),
@@ -125,6 +130,15 @@ async fn a_member_starts_exactly_the_limit_under_64_concurrent_plans_with_their_
             assert_eq!(request.header("authorization"), Some(format!("Bearer {token}").as_str()));
         }
         assert!(w.argo.violations().is_empty(), "spin {}: {:?}", spin.version, w.argo.violations());
+
+        // `/workflow status` by the member: Argo is asked with their role's token too.
+        let run = names[0].to_owned();
+        let id = next_id();
+        let answer = w.send(workflow(&id, "status", json!([opt("name", run.as_str())]), &[OPS])).await;
+        assert_eq!(answer.json()["type"], 5, "spin {}", spin.version);
+        let status = content(&w.edit_for(&format!("token-{id}")).await);
+        let read = w.argo.requests().into_iter().rfind(|r| r.method == "GET" && r.path.ends_with(&run)).unwrap();
+        assert_eq!(read.header("authorization"), Some(format!("Bearer {DEPLOYER_TOKEN}").as_str()), "{status}");
         let logs = w.spin.logs();
         assert!(!logs.contains(DEPLOYER_TOKEN) && !logs.contains(DEFAULT_TOKEN), "tokens are never logged");
     }
