@@ -268,6 +268,20 @@ mod worker {
         world
     }
 
+    /// Argo answers every submit with the run of interaction `1190000000000000001`.
+    fn argo_starts_the_plan(world: &Memory) {
+        world
+            .argo
+            .answer(|_| Ok((200, br#"{"metadata":{"name":"plan-1190000000000000001","namespace":"argo"}}"#.to_vec())));
+    }
+
+    /// The parameters of the submit Argo received.
+    fn submitted_parameters(world: &Memory) -> serde_json::Value {
+        let requests = world.argo.requests.borrow();
+        let submit = requests.iter().find(|(r, _)| r.method == crate::argo::Method::Post).expect("submitted");
+        submit.0.body.as_ref().unwrap()["submitOptions"]["parameters"].clone()
+    }
+
     fn untouched(world: &Memory) {
         assert!(world.argo.requests.borrow().is_empty(), "nothing submitted");
         assert!(world.discord.edits.borrow().is_empty() && world.discord.posts.borrow().is_empty(), "no Discord call");
@@ -278,9 +292,7 @@ mod worker {
     #[test]
     fn a_fresh_valid_event_goes_through() {
         let world = world();
-        world
-            .argo
-            .answer(|_| Ok((200, br#"{"metadata":{"name":"plan-1190000000000000001","namespace":"argo"}}"#.to_vec())));
+        argo_starts_the_plan(&world);
         handle(&world, Kind::Command, &fresh(NOW).encode_to_vec());
         assert_eq!(world.argo.paths(), ["POST /api/v1/workflows/argo/submit"]);
         assert_eq!(world.discord.edits.borrow().len(), 1);
@@ -289,9 +301,7 @@ mod worker {
     #[test]
     fn an_event_s_trace_and_correlation_ids_are_annotations_of_its_workflow() {
         let world = world();
-        world
-            .argo
-            .answer(|_| Ok((200, br#"{"metadata":{"name":"plan-1190000000000000001","namespace":"argo"}}"#.to_vec())));
+        argo_starts_the_plan(&world);
         let mut event = fresh(NOW);
         event.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736".into();
         event.correlation_id = "corr-42".into();
@@ -397,31 +407,21 @@ mod worker {
     fn the_producer_s_longest_modal_content_submits_with_its_lines() {
         // Its modal's paragraph input takes 10 to 4,000 characters, over several lines.
         let world = world();
-        world
-            .argo
-            .answer(|_| Ok((200, br#"{"metadata":{"name":"plan-1190000000000000001","namespace":"argo"}}"#.to_vec())));
+        argo_starts_the_plan(&world);
         let content = format!("Goal\n{}", "x".repeat(3995));
         let mut event = modal_plan(NOW);
         event.options.insert("content".into(), content.clone());
         assert_eq!(handle(&world, Kind::Command, &event.encode_to_vec()), None);
-        let requests = world.argo.requests.borrow();
-        let submit = requests.iter().find(|(r, _)| r.method == crate::argo::Method::Post).expect("submitted");
-        let parameters = &submit.0.body.as_ref().unwrap()["submitOptions"]["parameters"];
-        assert_eq!(parameters[1], format!("objective={content}"));
+        assert_eq!(submitted_parameters(&world)[1], format!("objective={content}"));
     }
 
     #[test]
     fn the_producer_s_plan_submits_the_mapped_parameters_and_replies_with_its_ids() {
         let world = world();
-        world
-            .argo
-            .answer(|_| Ok((200, br#"{"metadata":{"name":"plan-1190000000000000001","namespace":"argo"}}"#.to_vec())));
+        argo_starts_the_plan(&world);
         assert_eq!(handle(&world, Kind::Command, &modal_plan(NOW).encode_to_vec()), None);
-        let requests = world.argo.requests.borrow();
-        let submit = requests.iter().find(|(r, _)| r.method == crate::argo::Method::Post).unwrap();
-        let options = &submit.0.body.as_ref().unwrap()["submitOptions"];
         assert_eq!(
-            options["parameters"],
+            submitted_parameters(&world),
             serde_json::json!(["action=plan", "objective=Ship it", "project=lab/facteur"])
         );
         let edits = world.discord.edits.borrow();
