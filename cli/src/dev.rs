@@ -81,9 +81,13 @@ async fn serve(args: &Args) -> Result<()> {
         .context("starting the playground (is a port taken? --argo-port, --discord-port)")?;
     playground.argo.server.inject(args.argo_faults);
     playground.discord.server.inject(args.discord_faults);
+    // Listening before the instructions say Ctrl-C stops it: `ctrl_c()` would install its
+    // handler only when first awaited, and a SIGINT sent on reading them could kill the process.
+    let mut interrupt =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).context("listening for Ctrl-C")?;
     println!("{}", playground.instructions());
     playground.on_activity(|line| println!("[{}] {line}", chrono_free_clock()));
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    interrupt.recv().await;
     let (argo, discord) = (playground.argo.violations(), playground.discord.violations());
     drop(playground);
     println!();
