@@ -111,10 +111,10 @@ impl Refusal {
                     "`/{command}`: {whose} {cap} {runs} in flight, the most allowed at once. Try again when one ends{ask}."
                 )
             }
-            Self::Unavailable(_) => {
+            // (A submit explains an uncounted run with Argo's reason and its namespace.)
+            Self::Unavailable(_) | Self::Uncounted(_) => {
                 format!("`/{command}`: facteur could not check its limits just now. Try again in a minute.")
             }
-            Self::Uncounted(error) => format!("`/{command}`: {}", error.explain_count("")),
         }
     }
 

@@ -62,14 +62,19 @@ pub async fn submit_annotated(
     let authorization = identity.authorization.as_deref();
     let held = match hold_place(ports, settings, command, interaction, &spec, authorization).await {
         Ok(held) => held,
-        // Argo could not list the runs in flight: a failure to start, with Argo's reason.
-        Err(limits::Refusal::Uncounted(error)) => {
-            audit(AuditEvent::Failed, &limits::Refusal::Uncounted(error.clone()).details());
-            return replies::failed(&command.name, &error.explain_count(&namespace));
-        }
         Err(refusal) => {
-            audit(AuditEvent::Limited, &refusal.details());
-            return Message::new(refusal.message(&command.name));
+            let details = refusal.details();
+            return match refusal {
+                // Argo could not list the runs in flight: a failure to start, with Argo's reason.
+                limits::Refusal::Uncounted(error) => {
+                    audit(AuditEvent::Failed, &details);
+                    replies::failed(&command.name, &error.explain_count(&namespace))
+                }
+                refusal => {
+                    audit(AuditEvent::Limited, &details);
+                    Message::new(refusal.message(&command.name))
+                }
+            };
         }
     };
     let outcome = submit_once(ports, &spec, authorization).await;
